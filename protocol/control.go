@@ -1,0 +1,78 @@
+package protocol
+
+import "encoding/json"
+
+// Op is a control lane operation.
+type Op uint8
+
+// Control operations. Values are part of the wire format.
+const (
+	OpPing     Op = 1 // liveness of the control lane; answers {}
+	OpStats    Op = 2 // request queue part and activity of the worker
+	OpSettings Op = 3 // snapshot of the named Django settings
+	OpShutdown Op = 4 // finish in-flight work, run lifespan shutdown, exit
+)
+
+// Control answer status codes.
+const (
+	StatusOK    = 0
+	StatusError = 1
+)
+
+// Hello is the worker's handshake, the first frame on each of its connections.
+type Hello struct {
+	Protocol  int    `json:"protocol"`
+	PID       int    `json:"pid"`
+	Slot      int    `json:"slot"`
+	Token     string `json:"token"`
+	Lane      string `json:"lane"` // "data" or "control"
+	Python    string `json:"python"`
+	Django    string `json:"django"`
+	Package   string `json:"package"` // where the hurricane package was imported from
+	Threads   int    `json:"threads"`
+	AsyncJobs int    `json:"async_limit"`
+}
+
+// Welcome answers a hello. A non-empty Error means the connection is refused.
+type Welcome struct {
+	Protocol int    `json:"protocol"`
+	Error    string `json:"error,omitempty"`
+}
+
+// Stats is the OpStats answer.
+type Stats struct {
+	Pending int `json:"pending"` // requests received whose view has not started
+	Active  int `json:"active"`  // requests whose view is running
+	Threads int `json:"threads"` // sync threads started so far
+}
+
+// AppendJSON appends a frame whose payload is v as JSON.
+func AppendJSON(dst []byte, t Type, stream uint32, v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return AppendFrame(dst, t, 0, stream, b), nil
+}
+
+// AppendControlRequest appends a control request; args may be nil.
+func AppendControlRequest(dst []byte, id uint32, op Op, args any) ([]byte, error) {
+	b := []byte("{}")
+	if args != nil {
+		var err error
+		if b, err = json.Marshal(args); err != nil {
+			return nil, err
+		}
+	}
+	dst = AppendHeader(dst, TypeControlRequest, 0, id, 1+len(b))
+	dst = append(dst, byte(op))
+	return append(dst, b...), nil
+}
+
+// DecodeControlResponse splits a control answer into its status and JSON body.
+func DecodeControlResponse(p []byte) (status uint8, body []byte, err error) {
+	if len(p) < 1 {
+		return 0, nil, ErrMalformed
+	}
+	return p[0], p[1:], nil
+}

@@ -1,0 +1,123 @@
+package protocol
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Version is the protocol version exchanged in the hello handshake. Bump it on
+// any incompatible change of the frame layout.
+const Version = 1
+
+// HeaderSize is the size of the fixed frame header.
+const HeaderSize = 10
+
+// MaxPayload bounds a single frame's payload; larger frames are a protocol error.
+const MaxPayload = 16 << 20
+
+// Type identifies what a frame carries.
+type Type uint8
+
+// Frame types. Values are part of the wire format.
+const (
+	TypeHello           Type = 0x01 // worker → Go: JSON handshake
+	TypeWelcome         Type = 0x02 // Go → worker: JSON handshake answer
+	TypeHTTPRequest     Type = 0x10 // Go → worker: scope + first http.request body
+	TypeHTTPBody        Type = 0x11 // Go → worker: http.request body chunk
+	TypeHTTPDisconnect  Type = 0x12 // Go → worker: http.disconnect
+	TypeBodyRead        Type = 0x13 // worker → Go: the app wants the next body chunk
+	TypeResponseStart   Type = 0x20 // worker → Go: http.response.start (+ first body)
+	TypeResponseBody    Type = 0x21 // worker → Go: http.response.body
+	TypeBodyAck         Type = 0x22 // Go → worker: bytes written to the client (credit)
+	TypeResponseAbort   Type = 0x23 // worker → Go: the app failed after the response started
+	TypeControlRequest  Type = 0x30 // Go → worker: control lane request
+	TypeControlResponse Type = 0x31 // worker → Go: control lane answer
+)
+
+// Flags modify a frame.
+type Flags uint8
+
+// FlagMoreBody is ASGI's more_body: further body frames follow on this stream.
+const FlagMoreBody Flags = 0x01
+
+// Frame is one decoded frame. Payload aliases the reader's buffer until the
+// next call to Reader.Next.
+type Frame struct {
+	Type    Type
+	Flags   Flags
+	Stream  uint32
+	Payload []byte
+}
+
+// MoreBody reports whether FlagMoreBody is set.
+func (f Frame) MoreBody() bool { return f.Flags&FlagMoreBody != 0 }
+
+// ErrFrameTooLarge is returned for a frame whose payload exceeds MaxPayload.
+var ErrFrameTooLarge = errors.New("frame payload exceeds limit")
+
+// ErrMalformed is returned when a payload does not decode.
+var ErrMalformed = errors.New("malformed frame payload")
+
+// AppendHeader appends a frame header for a payload of n bytes.
+func AppendHeader(dst []byte, t Type, fl Flags, stream uint32, n int) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, uint32(n))
+	dst = append(dst, byte(t), byte(fl))
+	return binary.BigEndian.AppendUint32(dst, stream)
+}
+
+// AppendFrame appends a whole frame with the given payload.
+func AppendFrame(dst []byte, t Type, fl Flags, stream uint32, payload []byte) []byte {
+	dst = AppendHeader(dst, t, fl, stream, len(payload))
+	return append(dst, payload...)
+}
+
+// beginFrame reserves a header whose length endFrame fills in, so variable
+// payloads are encoded in place without a second buffer.
+func beginFrame(dst []byte, t Type, fl Flags, stream uint32) ([]byte, int) {
+	start := len(dst)
+	return AppendHeader(dst, t, fl, stream, 0), start
+}
+
+func endFrame(dst []byte, start int) []byte {
+	binary.BigEndian.PutUint32(dst[start:], uint32(len(dst)-start-HeaderSize))
+	return dst
+}
+
+// Reader reads frames from a stream, reusing one buffer.
+type Reader struct {
+	r   io.Reader
+	hdr [HeaderSize]byte
+	buf []byte
+}
+
+// NewReader returns a Reader on r, which should be buffered.
+func NewReader(r io.Reader) *Reader { return &Reader{r: r} }
+
+// Next reads the next frame. The payload is valid until the next call.
+func (rd *Reader) Next() (Frame, error) {
+	if _, err := io.ReadFull(rd.r, rd.hdr[:]); err != nil {
+		return Frame{}, err
+	}
+	n := binary.BigEndian.Uint32(rd.hdr[0:4])
+	if n > MaxPayload {
+		return Frame{}, fmt.Errorf("%w: %d bytes", ErrFrameTooLarge, n)
+	}
+	if cap(rd.buf) < int(n) {
+		rd.buf = make([]byte, n)
+	}
+	p := rd.buf[:n]
+	if _, err := io.ReadFull(rd.r, p); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return Frame{}, err
+	}
+	return Frame{
+		Type:    Type(rd.hdr[4]),
+		Flags:   Flags(rd.hdr[5]),
+		Stream:  binary.BigEndian.Uint32(rd.hdr[6:10]),
+		Payload: p,
+	}, nil
+}

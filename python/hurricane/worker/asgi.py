@@ -1,0 +1,200 @@
+"""Async views: Django's ASGI handler on an event loop of their own.
+
+The loop runs in one thread; the data lane's reader hands requests, body
+chunks, credits and disconnects over with ``call_soon_threadsafe``. At most
+``limit`` requests run at once; the rest wait and count as queued.
+"""
+
+import asyncio
+import threading
+import traceback
+
+from . import log, protocol
+from .stream import INITIAL_CREDIT
+
+
+class AsyncApp:
+    def __init__(self, limit):
+        from django.core.handlers.asgi import ASGIHandler
+
+        self.handler = ASGIHandler()
+        self.limit = max(1, limit)
+        self.waiting = 0
+        self.active = 0
+        self.loop = asyncio.new_event_loop()
+        self.sem = None
+        self.lifespan_supported = None
+        ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(ready,), name="hurricane-loop", daemon=True)
+        self.thread.start()
+        ready.wait()
+
+    def _run(self, ready):
+        asyncio.set_event_loop(self.loop)
+        self.sem = asyncio.Semaphore(self.limit)
+        self.loop.call_soon(ready.set)
+        self.loop.run_forever()
+
+    def call(self, coro, timeout=None):
+        """Run a coroutine on the loop from another thread and wait for it."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    # ---- lifespan
+
+    async def lifespan(self, phase):
+        """Send lifespan.<phase>; an app that rejects the scope is served
+        without lifespan, as the ASGI spec says. Returns an error text or None."""
+        if self.lifespan_supported is False:
+            return None
+        sent = False
+        result = {}
+
+        async def receive():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "lifespan." + phase}
+            await asyncio.Future()  # never: the app finishes after answering
+
+        async def send(message):
+            result["type"] = message["type"]
+            result["message"] = message.get("message", "")
+
+        try:
+            await self.handler({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)
+        except Exception as exc:
+            if not result:
+                self.lifespan_supported = False
+                log.debug("app does not support lifespan; serving without it", reason=str(exc))
+                return None
+            return "lifespan %s failed: %s" % (phase, exc)
+        self.lifespan_supported = True
+        if result.get("type", "").endswith(".failed"):
+            return result["message"] or ("lifespan %s failed" % phase)
+        return None
+
+    # ---- requests (called on the data lane's reader thread)
+
+    def submit(self, st):
+        st.credit = INITIAL_CREDIT
+        st.cond = _AsyncState()
+        self.waiting += 1
+        self.loop.call_soon_threadsafe(self._start, st)
+
+    def route(self, st, ftype, flags, payload):
+        self.loop.call_soon_threadsafe(self._on_frame, st, ftype, flags, payload)
+
+    # ---- on the loop
+
+    def _start(self, st):
+        st.task = self.loop.create_task(self._serve(st))
+
+    def _on_frame(self, st, ftype, flags, payload):
+        state = st.cond
+        if ftype == protocol.HTTP_BODY:
+            if payload:
+                st.chunks.append(payload)
+            st.more = bool(flags & protocol.MORE_BODY)
+            st.reading = False
+        elif ftype == protocol.BODY_ACK:
+            st.credit += int.from_bytes(payload, "big")
+        elif ftype == protocol.HTTP_DISCONNECT:
+            st.disconnected = True
+            st.more = False
+        state.wake()
+
+    async def _serve(self, st):
+        async with self.sem:
+            self.waiting -= 1
+            self.active += 1
+            try:
+                await self._handle(st)
+            finally:
+                self.active -= 1
+                st.lane.streams.pop(st.sid, None)
+
+    async def _handle(self, st):
+        lane = st.lane
+        sid = st.sid
+        state = st.cond
+        first = [True]
+        started = {}
+
+        async def receive():
+            if first[0]:
+                first[0] = False
+                return {"type": "http.request", "body": st.req.body, "more_body": st.more}
+            while True:
+                if st.chunks:
+                    return {"type": "http.request", "body": st.chunks.popleft(), "more_body": st.more or bool(st.chunks)}
+                if st.disconnected:
+                    return {"type": "http.disconnect"}
+                if st.more and not st.reading:
+                    st.reading = True
+                    lane.send_now(protocol.frame(protocol.BODY_READ, sid))
+                await state.wait()
+
+        async def send(message):
+            kind = message["type"]
+            if kind == "http.response.start":
+                if started:
+                    raise RuntimeError("http.response.start sent twice")
+                started["status"] = message["status"]
+                started["headers"] = [(bytes(k), bytes(v)) for k, v in message.get("headers", ())]
+                return
+            if kind != "http.response.body":
+                return
+            if st.disconnected:
+                raise OSError("client disconnected")
+            body = bytes(message.get("body", b""))
+            more = bool(message.get("more_body", False))
+            if "sent" not in started:
+                if "status" not in started:
+                    raise RuntimeError("http.response.body before http.response.start")
+                started["sent"] = True
+                st.credit -= len(body)
+                lane.send_now(protocol.encode_response_start(sid, started["status"], started["headers"], body, more))
+                return
+            while st.credit <= 0 and not st.disconnected:
+                await state.wait()
+            if st.disconnected:
+                raise OSError("client disconnected")
+            st.credit -= len(body)
+            lane.send_now(protocol.response_body(sid, body, more))
+
+        try:
+            await self.handler(st.req.scope(), receive, send)
+        except Exception:
+            log.error("request failed in the worker", traceback=traceback.format_exc())
+            if "sent" in started:
+                lane.send_now(protocol.frame(protocol.RESPONSE_ABORT, sid, b"response failed"))
+            else:
+                lane.send_now(protocol.encode_response_start(sid, 500, [(b"content-type", b"text/plain; charset=utf-8")], b"Internal Server Error"))
+            return
+        if "sent" not in started and not st.disconnected:
+            # The app returned without a complete response.
+            lane.send_now(protocol.encode_response_start(sid, 500, [(b"content-type", b"text/plain; charset=utf-8")], b"Internal Server Error"))
+
+
+class _AsyncState:
+    """A reusable wake-up for one stream's coroutine."""
+
+    __slots__ = ("futs",)
+
+    def __init__(self):
+        self.futs = []
+
+    async def wait(self):
+        fut = asyncio.get_running_loop().create_future()
+        self.futs.append(fut)
+        try:
+            await fut
+        finally:
+            if fut in self.futs:
+                self.futs.remove(fut)
+
+    def wake(self):
+        futs, self.futs = self.futs, []
+        for fut in futs:
+            if not fut.done():
+                fut.set_result(None)

@@ -1,0 +1,31 @@
+"""What Go tells a worker at start, through its environment."""
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass
+class Config:
+    socket: str
+    slot: int
+    token: str
+    mode: str  # "serve" or "snapshot"
+    threads: int
+    async_limit: int
+    max_buffer: int
+    log_fd: int
+    pythonpath: list
+
+    @classmethod
+    def from_env(cls, env=os.environ):
+        return cls(
+            socket=env["HURRICANE_WORKER_SOCKET"],
+            slot=int(env.get("HURRICANE_WORKER_SLOT", "0")),
+            token=env.get("HURRICANE_WORKER_TOKEN", ""),
+            mode=env.get("HURRICANE_WORKER_MODE", "serve"),
+            threads=int(env.get("HURRICANE_WORKER_THREADS", "8")),
+            async_limit=int(env.get("HURRICANE_WORKER_ASYNC_LIMIT", "1000")),
+            max_buffer=int(env.get("HURRICANE_WORKER_MAX_BUFFER", str(100 << 20))),
+            log_fd=int(env.get("HURRICANE_WORKER_LOG_FD", "-1")),
+            pythonpath=[p for p in env.get("HURRICANE_WORKER_PYTHONPATH", "").split(os.pathsep) if p],
+        )

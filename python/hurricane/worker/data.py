@@ -1,0 +1,271 @@
+"""The data lane: HTTP requests from Go, run by a leader/follower thread set.
+
+One thread at a time is the *leader*: it reads every queued frame from the
+socket, runs sync views inline one after the other and sends all their
+responses with one write. That removes the per-request thread hand-offs that
+dominate the cost of a small view (see docs/protocol.md, "Threading"). When a
+view blocks, a watchdog (or the view itself, when it waits for the bridge)
+hands the leadership to another thread, up to ``threads`` of them, so I/O-bound
+sync views still run concurrently. Async views are handed to the event loop.
+"""
+
+import itertools
+import socket
+import threading
+import time
+from collections import deque
+
+from . import log, protocol
+from .stream import Stream
+
+# How long a leader may run one view before the watchdog hands leadership on.
+SPILL_AFTER = 0.002
+# After this many idle watchdog ticks, the watchdog parks until work arrives.
+PARK_AFTER_TICKS = 500
+
+
+class _Thread:
+    """A thread of the lane: its wake-up lock and what it is running."""
+
+    __slots__ = ("wake", "busy")
+
+    def __init__(self):
+        self.wake = threading.Lock()
+        self.wake.acquire()
+        self.busy = 0  # sequence number of the view it runs, 0 when idle
+
+
+class DataLane:
+    def __init__(self, sock, sync_app, async_app, threads):
+        self.sock = sock
+        self.sync_app = sync_app
+        self.async_app = async_app
+        self.max_threads = max(1, threads)
+        self.frames = protocol.FrameBuffer()
+        self.pending = deque()
+        self.streams = {}
+        self.mu = threading.Lock()
+        self.send_mu = threading.Lock()
+        self.out = []
+        self.leader = None
+        self.idle = []
+        self.nthreads = 0
+        self.seq = 0
+        self.started = itertools.count()
+        self.finished = itertools.count()
+        self.closed = threading.Event()
+        self.monitor_parked = False
+        self.monitor_wake = threading.Event()
+        self.local = threading.local()
+
+    # ---- sending
+
+    def defer(self, data):
+        """Queue a frame for the leader's next batched write."""
+        with self.send_mu:
+            self.out.append(data)
+
+    def send_now(self, data):
+        """Write a frame now, after anything queued before it."""
+        with self.send_mu:
+            if self.out:
+                self.out.append(data)
+                data = b"".join(self.out)
+                self.out.clear()
+            try:
+                self.sock.sendall(data)
+            except OSError:
+                self.closed.set()
+
+    def flush(self):
+        with self.send_mu:
+            if not self.out:
+                return
+            data = b"".join(self.out)
+            self.out.clear()
+            try:
+                self.sock.sendall(data)
+            except OSError:
+                self.closed.set()
+
+    # ---- statistics for the control lane
+
+    def stats(self):
+        started = _peek(self.started)
+        finished = _peek(self.finished)
+        app = self.async_app
+        return {
+            "pending": len(self.pending) + (app.waiting if app else 0),
+            "active": max(0, started - finished) + (app.active if app else 0),
+            "threads": self.nthreads,
+        }
+
+    # ---- leadership
+
+    def run(self):
+        """Run the lane on the calling thread until the connection closes."""
+        threading.Thread(target=self._watchdog, name="hurricane-watchdog", daemon=True).start()
+        me = self._register()
+        with self.mu:
+            self.leader = me
+        self._serve(me)
+
+    def _register(self):
+        t = _Thread()
+        self.local.thread = t
+        self.nthreads += 1
+        return t
+
+    def _spawn_leader_locked(self):
+        t = _Thread()
+        self.nthreads += 1
+        self.leader = t
+        th = threading.Thread(target=self._adopt, args=(t,), name="hurricane-sync-%d" % self.nthreads, daemon=True)
+        th.start()
+
+    def _adopt(self, t):
+        self.local.thread = t
+        self._serve(t)
+
+    def _promote_locked(self):
+        """Hand leadership to an idle thread, a new one, or nobody for now."""
+        if self.idle:
+            t = self.idle.pop()
+            self.leader = t
+            t.wake.release()
+        elif self.nthreads < self.max_threads:
+            self._spawn_leader_locked()
+        else:
+            self.leader = None  # the next thread to finish a view takes over
+
+    def release_leadership_locked(self):
+        """Called with mu held by a thread about to block on the bridge."""
+        t = getattr(self.local, "thread", None)
+        if t is not None and self.leader is t:
+            self._promote_locked()
+
+    def _serve(self, me):
+        while not self.closed.is_set():
+            if self.leader is not me:
+                me.wake.acquire()
+                continue
+            self._lead(me)
+            if not self.closed.is_set() and self.leader is not me:
+                with self.mu:
+                    if self.leader is None:
+                        self.leader = me
+                    else:
+                        self.idle.append(me)
+
+    def _lead(self, me):
+        """Run queued requests and read the socket while this thread leads."""
+        pending = self.pending
+        while True:
+            while pending:
+                try:
+                    st = pending.popleft()
+                except IndexError:
+                    break
+                self.seq += 1
+                me.busy = self.seq
+                if self.monitor_parked:
+                    self.monitor_wake.set()
+                next(self.started)
+                try:
+                    self.sync_app.run(st, True)
+                finally:
+                    next(self.finished)
+                    self.streams.pop(st.sid, None)
+                with self.mu:
+                    me.busy = 0
+                    still = self.leader is me
+                if not still:
+                    self.flush()
+                    return
+            self.flush()
+            if not self._read():
+                return
+
+    def _read(self):
+        try:
+            data = self.sock.recv(262144)
+        except OSError:
+            data = b""
+        if not data:
+            self._close()
+            return False
+        self.frames.feed(data)
+        for ftype, flags, sid, payload in self.frames.frames():
+            self._dispatch(ftype, flags, sid, payload)
+        return True
+
+    def _dispatch(self, ftype, flags, sid, payload):
+        if ftype == protocol.HTTP_REQUEST:
+            req = protocol.decode_request(payload)
+            st = Stream(self, sid, req, bool(flags & protocol.MORE_BODY))
+            self.streams[sid] = st
+            if self.async_app is not None and self.sync_app.view_is_async(req.path):
+                st.is_async = True
+                self.async_app.submit(st)
+            else:
+                self.pending.append(st)
+            return
+        st = self.streams.get(sid)
+        if st is None:
+            return  # the exchange already ended; late acks and disconnects are harmless
+        if st.is_async:
+            self.async_app.route(st, ftype, flags, payload)
+            return
+        with self.mu:
+            if ftype == protocol.HTTP_BODY:
+                st.on_body(payload, bool(flags & protocol.MORE_BODY))
+            elif ftype == protocol.BODY_ACK:
+                st.on_ack(int.from_bytes(payload, "big"))
+            elif ftype == protocol.HTTP_DISCONNECT:
+                st.on_disconnect()
+            else:
+                log.warn("unexpected frame on the data lane", type=ftype)
+
+    def _close(self):
+        self.closed.set()
+        with self.mu:
+            for st in list(self.streams.values()):
+                if not st.is_async:
+                    st.on_disconnect()
+            for t in self.idle:
+                t.wake.release()
+            self.idle.clear()
+
+    def _watchdog(self):
+        """Hand leadership on when the leader has been inside one view too long."""
+        last_thread, last_busy, idle_ticks = None, 0, 0
+        while not self.closed.is_set():
+            time.sleep(SPILL_AFTER)
+            t = self.leader
+            busy = t.busy if t is not None else 0
+            if busy:
+                idle_ticks = 0
+                if t is last_thread and busy == last_busy:
+                    with self.mu:
+                        if self.leader is t and t.busy == busy:
+                            self._promote_locked()
+            else:
+                idle_ticks += 1
+                if idle_ticks >= PARK_AFTER_TICKS:
+                    self.monitor_wake.clear()
+                    self.monitor_parked = True
+                    self.monitor_wake.wait()
+                    self.monitor_parked = False
+                    idle_ticks = 0
+            last_thread, last_busy = t, busy
+
+
+def _peek(counter):
+    # itertools.count's repr is "count(N)"; reading it does not advance it.
+    return int(repr(counter)[6:-1])
+
+
+def connect(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    return s

@@ -1,0 +1,223 @@
+"""Frames of the worker bridge, as documented in docs/protocol.md.
+
+Kept byte-compatible with the Go package ``protocol`` by the golden frames in
+``protocol/testdata/golden``.
+"""
+
+import json
+import struct
+
+VERSION = 1
+HEADER = struct.Struct(">IBBI")
+HEADER_SIZE = HEADER.size  # 10
+MAX_PAYLOAD = 16 << 20
+
+HELLO = 0x01
+WELCOME = 0x02
+HTTP_REQUEST = 0x10
+HTTP_BODY = 0x11
+HTTP_DISCONNECT = 0x12
+BODY_READ = 0x13
+RESPONSE_START = 0x20
+RESPONSE_BODY = 0x21
+BODY_ACK = 0x22
+RESPONSE_ABORT = 0x23
+CONTROL_REQUEST = 0x30
+CONTROL_RESPONSE = 0x31
+
+MORE_BODY = 0x01
+
+OP_PING = 1
+OP_STATS = 2
+OP_SETTINGS = 3
+OP_SHUTDOWN = 4
+
+STATUS_OK = 0
+STATUS_ERROR = 1
+
+HTTP_VERSIONS = {0x10: "1.0", 0x11: "1.1", 0x20: "2"}
+SCHEMES = ("http", "https")
+
+_pack_header = HEADER.pack
+_unpack_header = HEADER.unpack_from
+_REQ_FIXED = struct.Struct(">BBHH")
+_U16 = struct.Struct(">H")
+_unpack_u16 = _U16.unpack_from
+
+
+class ProtocolError(Exception):
+    """The peer sent something this protocol version does not allow."""
+
+
+def frame(ftype, stream, payload=b"", flags=0):
+    """Return one encoded frame."""
+    return _pack_header(len(payload), ftype, flags, stream) + payload
+
+
+def json_frame(ftype, stream, obj):
+    return frame(ftype, stream, json.dumps(obj, separators=(",", ":")).encode())
+
+
+class Request:
+    """The ASGI HTTP scope fields of an http.request frame, plus its first body."""
+
+    __slots__ = (
+        "http_version", "scheme", "method", "client", "server", "root_path",
+        "path", "raw_path", "query_string", "headers", "body",
+    )
+
+    def scope(self):
+        """The ASGI HTTP connection scope."""
+        return {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.4"},
+            "http_version": self.http_version,
+            "method": self.method,
+            "scheme": self.scheme,
+            "path": self.path.decode("utf-8", "replace"),
+            "raw_path": self.raw_path,
+            "query_string": self.query_string,
+            "root_path": self.root_path.decode("utf-8", "replace"),
+            "headers": self.headers,
+            "client": self.client,
+            "server": self.server,
+            "extensions": {},
+            "state": {},
+        }
+
+
+def decode_request(p):
+    """Decode an http.request payload (bytes or memoryview) into a Request."""
+    try:
+        version, scheme, cport, sport = _REQ_FIXED.unpack_from(p, 0)
+        off = 6
+        n = p[off]
+        method = bytes(p[off + 1:off + 1 + n]).decode("latin-1")
+        off += 1 + n
+        n = p[off]
+        chost = bytes(p[off + 1:off + 1 + n]).decode("latin-1")
+        off += 1 + n
+        n = p[off]
+        shost = bytes(p[off + 1:off + 1 + n]).decode("latin-1")
+        off += 1 + n
+        fields = []
+        for _ in range(4):
+            (n,) = _unpack_u16(p, off)
+            fields.append(bytes(p[off + 2:off + 2 + n]))
+            off += 2 + n
+        (count,) = _unpack_u16(p, off)
+        off += 2
+        headers = []
+        append = headers.append
+        for _ in range(count):
+            (n,) = _unpack_u16(p, off)
+            name = bytes(p[off + 2:off + 2 + n])
+            off += 2 + n
+            (n,) = _unpack_u16(p, off)
+            append((name, bytes(p[off + 2:off + 2 + n])))
+            off += 2 + n
+        if off > len(p):
+            raise ProtocolError("http.request frame is truncated")
+    except (struct.error, IndexError) as exc:
+        raise ProtocolError("http.request frame is truncated") from exc
+    r = Request()
+    r.http_version = HTTP_VERSIONS.get(version, "1.1")
+    r.scheme = SCHEMES[scheme] if scheme < 2 else "http"
+    r.method = method
+    r.client = (chost, cport) if chost else None
+    r.server = (shost, sport) if shost else None
+    r.root_path, r.path, r.raw_path, r.query_string = fields
+    r.headers = headers
+    r.body = bytes(p[off:])
+    return r
+
+
+def encode_request(stream, r, more_body=False):
+    """Encode a Request (used by tests and tools; Go is the real sender)."""
+    def s8(b):
+        return bytes([len(b)]) + b
+
+    def s16(b):
+        return _U16.pack(len(b)) + b
+
+    codes = {v: k for k, v in HTTP_VERSIONS.items()}
+    parts = [
+        _REQ_FIXED.pack(codes[r.http_version], SCHEMES.index(r.scheme),
+                        r.client[1] if r.client else 0, r.server[1] if r.server else 0),
+        s8(r.method.encode("latin-1")),
+        s8(r.client[0].encode("latin-1") if r.client else b""),
+        s8(r.server[0].encode("latin-1") if r.server else b""),
+        s16(r.root_path), s16(r.path), s16(r.raw_path), s16(r.query_string),
+        _U16.pack(len(r.headers)),
+    ]
+    for name, value in r.headers:
+        parts.append(s16(name) + s16(value))
+    parts.append(r.body)
+    return frame(HTTP_REQUEST, stream, b"".join(parts), MORE_BODY if more_body else 0)
+
+
+def encode_response_start(stream, status, headers, body=b"", more_body=False):
+    """Encode http.response.start with its first body chunk.
+
+    headers is a list of (bytes, bytes) pairs.
+    """
+    parts = [_U16.pack(status), _U16.pack(len(headers))]
+    for name, value in headers:
+        parts.append(_U16.pack(len(name)))
+        parts.append(name)
+        parts.append(_U16.pack(len(value)))
+        parts.append(value)
+    parts.append(body)
+    payload = b"".join(parts)
+    return _pack_header(len(payload), RESPONSE_START, MORE_BODY if more_body else 0, stream) + payload
+
+
+def decode_response_start(p):
+    """Decode an http.response.start payload into (status, headers, body)."""
+    (status,) = _unpack_u16(p, 0)
+    (count,) = _unpack_u16(p, 2)
+    off = 4
+    headers = []
+    for _ in range(count):
+        (n,) = _unpack_u16(p, off)
+        name = bytes(p[off + 2:off + 2 + n])
+        off += 2 + n
+        (n,) = _unpack_u16(p, off)
+        headers.append((name, bytes(p[off + 2:off + 2 + n])))
+        off += 2 + n
+    return status, headers, bytes(p[off:])
+
+
+def response_body(stream, body, more_body):
+    return _pack_header(len(body), RESPONSE_BODY, MORE_BODY if more_body else 0, stream) + body
+
+
+class FrameBuffer:
+    """Splits a byte stream into frames."""
+
+    def __init__(self):
+        self.buf = bytearray()
+        self.pos = 0
+
+    def feed(self, data):
+        self.buf += data
+
+    def frames(self):
+        """Yield (type, flags, stream, payload memoryview-free bytes) for every complete frame."""
+        buf = self.buf
+        pos = self.pos
+        end = len(buf)
+        out = []
+        while end - pos >= HEADER_SIZE:
+            length, ftype, flags, stream = _unpack_header(buf, pos)
+            if length > MAX_PAYLOAD:
+                raise ProtocolError("frame of %d bytes exceeds the limit" % length)
+            stop = pos + HEADER_SIZE + length
+            if stop > end:
+                break
+            out.append((ftype, flags, stream, bytes(buf[pos + HEADER_SIZE:stop])))
+            pos = stop
+        if pos:
+            del buf[:pos]
+        self.pos = 0
+        return out

@@ -1,0 +1,288 @@
+package serve
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/hurricane-run/hurricane/protocol"
+	"github.com/hurricane-run/hurricane/worker"
+)
+
+var (
+	headerRequestID   = []byte("x-request-id")
+	headerTraceparent = []byte("traceparent")
+	headerXFF         = []byte("x-forwarded-for")
+	headerXFP         = []byte("x-forwarded-proto")
+	strHTTPS          = []byte("https")
+)
+
+// exchange is the per-request state the handler and the body pump share.
+type exchange struct {
+	srv       *Server
+	st        *worker.Stream
+	started   time.Time
+	method    string
+	path      string
+	remote    string
+	requestID string
+	trace     string
+	body      io.Reader
+	conn      net.Conn
+	remaining int64 // declared body bytes not yet sent, -1 when chunked
+	sent      int64
+	bodyDone  bool
+	tooLarge  bool
+}
+
+func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	x := &exchange{srv: s, started: time.Now(), conn: ctx.Conn()}
+	var r protocol.Request
+	hs := make([]protocol.Header, 0, 16)
+	var xff []byte
+	var proto []byte
+	for k, v := range ctx.Request.Header.AllInOrder() {
+		hs = append(hs, protocol.Header{Name: k, Value: v})
+		switch {
+		case equalFoldASCII(k, headerRequestID):
+			x.requestID = string(v)
+		case equalFoldASCII(k, headerTraceparent):
+			x.trace = string(v)
+		case equalFoldASCII(k, headerXFF):
+			xff = v
+		case equalFoldASCII(k, headerXFP):
+			proto = v
+		}
+	}
+	if x.requestID == "" {
+		x.requestID = newRequestID()
+		hs = append(hs, protocol.Header{Name: headerRequestID, Value: []byte(x.requestID)})
+	}
+	r.Headers = hs
+	r.Method = ctx.Method()
+	uri := ctx.Request.URI()
+	r.RawPath = uri.PathOriginal()
+	if i := bytes.IndexByte(r.RawPath, '?'); i >= 0 {
+		r.RawPath = r.RawPath[:i]
+	}
+	r.Path = unescapePath(r.RawPath)
+	r.QueryString = uri.QueryString()
+	r.HTTPVersion = protocol.HTTP11
+	if !ctx.Request.Header.IsHTTP11() {
+		r.HTTPVersion = protocol.HTTP10
+	}
+	x.method = string(r.Method)
+	x.path = string(r.RawPath)
+
+	if ta, ok := ctx.RemoteAddr().(*net.TCPAddr); ok {
+		r.ClientHost = []byte(ta.IP.String())
+		r.ClientPort = uint16(ta.Port)
+		if s.forwarded.trusts(ta.IP) {
+			if len(xff) > 0 {
+				r.ClientHost = s.forwarded.clientFromForwarded(xff)
+				r.ClientPort = 0
+			}
+			if bytes.EqualFold(bytes.TrimSpace(proto), strHTTPS) {
+				r.Scheme = protocol.SchemeHTTPS
+			}
+		}
+	}
+	x.remote = string(r.ClientHost)
+	if la, ok := ctx.LocalAddr().(*net.TCPAddr); ok {
+		r.ServerHost = []byte(la.IP.String())
+		r.ServerPort = uint16(la.Port)
+	}
+
+	cl := int64(ctx.Request.Header.ContentLength())
+	if s.cfg.MaxBodySize > 0 && cl > s.cfg.MaxBodySize {
+		x.reject(ctx, fasthttp.StatusRequestEntityTooLarge, "Request Entity Too Large")
+		return
+	}
+	switch {
+	case cl > 0:
+		x.remaining = cl
+		x.body = ctx.RequestBodyStream()
+	case cl == -1: // chunked
+		x.remaining = -1
+		x.body = ctx.RequestBodyStream()
+	default:
+		x.bodyDone = true
+	}
+	first, more, err := x.readBody(firstChunk)
+	if err != nil {
+		x.reject(ctx, x.bodyErrorStatus(), "Bad Request")
+		return
+	}
+	r.Body = first
+
+	st, err := s.pool.Open()
+	if err != nil {
+		x.reject(ctx, fasthttp.StatusServiceUnavailable, "Service Unavailable")
+		return
+	}
+	x.st = st
+	if err := st.Send(&r, more); err != nil {
+		st.Close()
+		x.reject(ctx, fasthttp.StatusBadGateway, "Bad Gateway")
+		return
+	}
+	x.respond(ctx)
+}
+
+// respond waits for the worker's answer, feeding it request body on demand.
+func (x *exchange) respond(ctx *fasthttp.RequestCtx) {
+	st := x.st
+	for {
+		ev := st.Next()
+		switch ev.Kind {
+		case worker.EventRead:
+			chunk, more, err := x.readBody(x.srv.chunk)
+			if err != nil {
+				// The client went away, stalled or sent too much: the app
+				// learns of it as http.disconnect.
+				_ = st.Disconnect()
+				if x.tooLarge {
+					st.Close()
+					x.reject(ctx, fasthttp.StatusRequestEntityTooLarge, "Request Entity Too Large")
+					return
+				}
+				continue
+			}
+			_ = st.SendBody(chunk, more)
+		case worker.EventStart:
+			x.start(ctx, &ev)
+			return
+		case worker.EventAbort, worker.EventGone:
+			st.Close()
+			x.reject(ctx, fasthttp.StatusBadGateway, "Bad Gateway")
+			return
+		}
+	}
+}
+
+// readBody reads up to n bytes of request body, reporting whether more follows.
+func (x *exchange) readBody(n int) ([]byte, bool, error) {
+	if x.bodyDone {
+		return nil, false, nil
+	}
+	if x.remaining > 0 && int64(n) > x.remaining {
+		n = int(x.remaining)
+	}
+	buf := make([]byte, n)
+	_ = x.conn.SetReadDeadline(time.Now().Add(BodyIdleTimeout))
+	got, err := io.ReadFull(x.body, buf)
+	buf = buf[:got]
+	x.sent += int64(got)
+	switch {
+	case err == nil:
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		if x.remaining > 0 {
+			x.bodyDone = true
+			return buf, false, io.ErrUnexpectedEOF
+		}
+		x.bodyDone = true
+		return buf, false, nil
+	default:
+		x.bodyDone = true
+		return buf, false, err
+	}
+	if max := x.srv.cfg.MaxBodySize; max > 0 && x.sent > max {
+		x.tooLarge = true
+		x.bodyDone = true
+		return nil, false, errBodyTooLarge
+	}
+	if x.remaining > 0 {
+		x.remaining -= int64(got)
+		if x.remaining == 0 {
+			x.bodyDone = true
+			return buf, false, nil
+		}
+	}
+	return buf, true, nil
+}
+
+var errBodyTooLarge = errors.New("request body exceeds --max-body-size")
+
+func (x *exchange) bodyErrorStatus() int {
+	if x.tooLarge {
+		return fasthttp.StatusRequestEntityTooLarge
+	}
+	return fasthttp.StatusBadRequest
+}
+
+// reject answers without the app.
+func (x *exchange) reject(ctx *fasthttp.RequestCtx, status int, msg string) {
+	ctx.Response.Reset()
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("text/plain; charset=utf-8")
+	ctx.SetBodyString(msg)
+	ctx.Response.Header.Set("X-Request-ID", x.requestID)
+	if status == fasthttp.StatusRequestEntityTooLarge || status == fasthttp.StatusBadRequest {
+		ctx.SetConnectionClose()
+	}
+	x.srv.logAccess(x, status, int64(len(msg)), -1)
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func equalFoldASCII(a, lower []byte) bool {
+	if len(a) != len(lower) {
+		return false
+	}
+	for i, c := range a {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// unescapePath percent-decodes a request path ("+" stays "+"), as ASGI's
+// "path" wants; invalid escapes are kept as they are.
+func unescapePath(raw []byte) []byte {
+	i := bytes.IndexByte(raw, '%')
+	if i < 0 {
+		return raw
+	}
+	out := make([]byte, 0, len(raw))
+	out = append(out, raw[:i]...)
+	for ; i < len(raw); i++ {
+		c := raw[i]
+		if c == '%' && i+2 < len(raw) {
+			h, ok1 := unhex(raw[i+1])
+			l, ok2 := unhex(raw[i+2])
+			if ok1 && ok2 {
+				out = append(out, h<<4|l)
+				i += 2
+				continue
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}

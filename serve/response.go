@@ -1,0 +1,135 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/hurricane-run/hurricane/worker"
+)
+
+// start applies http.response.start and either sets the whole body or hands
+// fasthttp a reader that streams the rest from the worker.
+func (x *exchange) start(ctx *fasthttp.RequestCtx, ev *worker.Event) {
+	resp := &ctx.Response
+	resp.SetStatusCode(ev.Status)
+	length := int64(-1)
+	hasRequestID := false
+	for _, h := range ev.Headers {
+		switch {
+		case equalFoldASCII(h.Name, []byte("content-length")):
+			if n, err := strconv.ParseInt(string(h.Value), 10, 64); err == nil && n >= 0 {
+				length = n
+			}
+		case equalFoldASCII(h.Name, []byte("content-type")):
+			resp.Header.SetContentTypeBytes(h.Value)
+		case equalFoldASCII(h.Name, []byte("transfer-encoding")):
+			// fasthttp frames the body itself.
+		case equalFoldASCII(h.Name, []byte("connection")):
+			if equalFoldASCII(h.Value, []byte("close")) {
+				ctx.SetConnectionClose()
+			}
+		default:
+			if equalFoldASCII(h.Name, headerRequestID) {
+				hasRequestID = true
+			}
+			resp.Header.AddBytesKV(h.Name, h.Value)
+		}
+	}
+	if !hasRequestID {
+		resp.Header.Set("X-Request-ID", x.requestID)
+	}
+	if !ev.More {
+		resp.SetBodyRaw(ev.Body)
+		x.st.Close()
+		x.srv.logAccess(x, ev.Status, int64(len(ev.Body)), x.st.Slot())
+		return
+	}
+	b := &responseBody{x: x, status: ev.Status, cur: ev.Body, unacked: len(ev.Body)}
+	if length > int64(^uint(0)>>1) {
+		length = -1
+	}
+	resp.SetBodyStream(b, int(length))
+}
+
+var errAborted = errors.New("the app failed while streaming its response")
+
+// responseBody streams a response from the worker to fasthttp, returning
+// credit to the worker as fasthttp takes each chunk, so neither side holds
+// more than about one window of body in memory.
+type responseBody struct {
+	x       *exchange
+	status  int
+	cur     []byte
+	unacked int
+	done    bool
+	failed  bool
+	written int64
+	closed  bool
+}
+
+func (b *responseBody) Read(p []byte) (int, error) {
+	st := b.x.st
+	for len(b.cur) == 0 {
+		if b.unacked > 0 {
+			_ = st.Ack(b.unacked)
+			b.unacked = 0
+		}
+		if b.done {
+			return 0, io.EOF
+		}
+		ev := st.Next()
+		switch ev.Kind {
+		case worker.EventBody:
+			b.cur = ev.Body
+			b.unacked = len(ev.Body)
+			b.done = !ev.More
+		default:
+			b.failed = true
+			return 0, errAborted
+		}
+	}
+	_ = b.x.conn.SetWriteDeadline(time.Now().Add(WriteIdleTimeout))
+	n := copy(p, b.cur)
+	b.cur = b.cur[n:]
+	b.written += int64(n)
+	return n, nil
+}
+
+// Close is called by fasthttp when it is done with the body, written or not.
+func (b *responseBody) Close() error {
+	if b.closed {
+		return nil
+	}
+	b.closed = true
+	x := b.x
+	if !b.done && !b.failed {
+		// The client went away (or a HEAD response skipped the body): tell
+		// the app, so it stops producing.
+		_ = x.st.Disconnect()
+	}
+	x.st.Close()
+	x.srv.logAccess(x, b.status, b.written, x.st.Slot())
+	return nil
+}
+
+// logAccess writes the access log line of one request.
+func (s *Server) logAccess(x *exchange, status int, size int64, slot int) {
+	level := slog.LevelInfo
+	s.access.LogAttrs(context.Background(), level, "request",
+		slog.String("method", x.method),
+		slog.String("path", x.path),
+		slog.Int("status", status),
+		slog.Int64("bytes", size),
+		slog.Float64("duration_ms", float64(time.Since(x.started).Microseconds())/1000),
+		slog.String("remote", x.remote),
+		slog.String("request_id", x.requestID),
+		slog.String("traceparent", x.trace),
+		slog.Int("worker", slot),
+	)
+}

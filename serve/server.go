@@ -1,0 +1,154 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/hurricane-run/hurricane/worker"
+)
+
+// HTTP limits and timeouts that are not flags.
+const (
+	// MaxHeaderBytes bounds the request line and headers; larger gets 431.
+	MaxHeaderBytes = 64 << 10
+	// HeadTimeout bounds reading a request's line and headers.
+	HeadTimeout = 30 * time.Second
+	// BodyIdleTimeout bounds the wait for each read of a request body, never
+	// the whole body, so long uploads keep going while data flows.
+	BodyIdleTimeout = 60 * time.Second
+	// KeepAliveTimeout is longer than common load balancers' idle timeouts
+	// (AWS ALB and nginx 60 s), so the balancer closes idle connections first.
+	KeepAliveTimeout = 90 * time.Second
+	// WriteIdleTimeout bounds each write to a client that stopped reading.
+	WriteIdleTimeout = 60 * time.Second
+	// bodyChunk is the largest request body chunk sent to a worker at once.
+	bodyChunk = 256 << 10
+	// firstChunk is the part of a body sent along with the request scope.
+	firstChunk = 64 << 10
+)
+
+// Config is what the front end needs.
+type Config struct {
+	Port              int
+	Interface         string
+	MaxBodySize       int64 // 0: no limit
+	MaxBufferSize     int
+	ForwardedAllowIPs []string
+	ShutdownTimeout   time.Duration
+}
+
+// Dispatcher opens exchanges with workers.
+type Dispatcher interface {
+	Open() (*worker.Stream, error)
+}
+
+var _ Dispatcher = (*worker.Pool)(nil)
+
+// ErrShutdownTimeout means in-flight requests were cut off at shutdown.
+var ErrShutdownTimeout = errors.New("in-flight requests did not finish within the shutdown timeout")
+
+// Server is the app server.
+type Server struct {
+	cfg       Config
+	log       *slog.Logger
+	access    *slog.Logger
+	pool      Dispatcher
+	forwarded *trustedPeers
+	srv       *fasthttp.Server
+	chunk     int
+}
+
+// New builds the server; Run starts it.
+func New(cfg Config, pool Dispatcher, log *slog.Logger) (*Server, error) {
+	trusted, err := parseTrusted(cfg.ForwardedAllowIPs)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:       cfg,
+		log:       log.With("component", "serve"),
+		access:    log.With("component", "access"),
+		pool:      pool,
+		forwarded: trusted,
+		chunk:     bodyChunk,
+	}
+	if cfg.MaxBufferSize > 0 && cfg.MaxBufferSize < s.chunk {
+		s.chunk = cfg.MaxBufferSize
+	}
+	s.srv = &fasthttp.Server{
+		Handler:                      s.handle,
+		ErrorHandler:                 s.handleError,
+		NoDefaultServerHeader:        true,
+		NoDefaultContentType:         true,
+		ReadBufferSize:               MaxHeaderBytes,
+		WriteBufferSize:              64 << 10,
+		ReadTimeout:                  HeadTimeout,
+		IdleTimeout:                  KeepAliveTimeout,
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		MaxRequestBodySize:           firstChunk,
+		CloseOnShutdown:              true,
+		Logger:                       fasthttpLogger{s.log},
+	}
+	return s, nil
+}
+
+// Addr is the address the server binds.
+func (s *Server) Addr() string {
+	return net.JoinHostPort(s.cfg.Interface, strconv.Itoa(s.cfg.Port))
+}
+
+// Run serves until ctx ends, then stops accepting and waits for in-flight
+// requests up to the shutdown timeout.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.Addr())
+	if err != nil {
+		return fmt.Errorf("listen on %s (is another server using the port? pass --port): %w", s.Addr(), err)
+	}
+	s.log.Info("serving", "address", ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- s.srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeoutCause(context.Background(), s.cfg.ShutdownTimeout, ErrShutdownTimeout)
+	defer cancel()
+	if err := s.srv.ShutdownWithContext(sctx); err != nil {
+		if errors.Is(context.Cause(sctx), ErrShutdownTimeout) {
+			return ErrShutdownTimeout
+		}
+		return err
+	}
+	return <-errc
+}
+
+func (s *Server) handleError(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	var netErr net.Error
+	switch {
+	case errors.As(err, &small):
+		ctx.Error("Request Header Fields Too Large", fasthttp.StatusRequestHeaderFieldsTooLarge)
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		ctx.Error("Request Entity Too Large", fasthttp.StatusRequestEntityTooLarge)
+	case errors.As(err, &netErr) && netErr.Timeout():
+		ctx.Error("Request Timeout", fasthttp.StatusRequestTimeout)
+	default:
+		ctx.Error("Bad Request", fasthttp.StatusBadRequest)
+	}
+	s.log.Debug("malformed request", "remote", ctx.RemoteAddr().String(), "error", err)
+}
+
+type fasthttpLogger struct{ log *slog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.log.Debug("fasthttp", "message", fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,282 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hurricane-run/hurricane/protocol"
+)
+
+// StartError is a worker that failed before it was ready, with what the
+// worker said about it.
+type StartError struct {
+	Msg  string
+	Hint string
+}
+
+func (e *StartError) Error() string {
+	if e.Hint == "" {
+		return e.Msg
+	}
+	return e.Msg + "; " + e.Hint
+}
+
+// Process is one Python worker process and its two lanes.
+type Process struct {
+	slot  int
+	token string
+	log   *slog.Logger
+	cmd   *exec.Cmd
+	pid   int
+
+	mu      sync.Mutex
+	data    *sender
+	control *sender
+	hello   protocol.Hello
+	ready   chan struct{} // closed once every lane this process needs is attached
+	needs   int           // lanes still to attach
+	exited  chan struct{} // closed when the process has exited
+	exitErr error
+	fatal   *StartError
+
+	streamsMu sync.Mutex
+	streams   map[uint32]*Stream
+	inflight  atomic.Int64
+
+	ctlMu   sync.Mutex
+	ctlNext uint32
+	ctlWait map[uint32]chan controlAnswer
+}
+
+type controlAnswer struct {
+	status uint8
+	body   []byte
+}
+
+func newProcess(slot int, token string, lanes int, log *slog.Logger) *Process {
+	return &Process{
+		slot:    slot,
+		token:   token,
+		log:     log,
+		needs:   lanes,
+		ready:   make(chan struct{}),
+		exited:  make(chan struct{}),
+		streams: map[uint32]*Stream{},
+		ctlWait: map[uint32]chan controlAnswer{},
+	}
+}
+
+// PID is the worker's process ID.
+func (p *Process) PID() int { return p.pid }
+
+// attach binds a connection that said hello to one of this process's lanes.
+func (p *Process) attach(c net.Conn, h protocol.Hello) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := newSender(c)
+	switch h.Lane {
+	case "data":
+		if p.data != nil {
+			return errors.New("data lane attached twice")
+		}
+		p.data = s
+		go p.readData(c)
+	case "control":
+		if p.control != nil {
+			return errors.New("control lane attached twice")
+		}
+		p.control = s
+		go p.readControl(c)
+	default:
+		return fmt.Errorf("unknown lane %q", h.Lane)
+	}
+	p.hello = h
+	p.needs--
+	if p.needs == 0 {
+		close(p.ready)
+	}
+	return nil
+}
+
+func (p *Process) readData(c net.Conn) {
+	err := readFrames(c, p.onDataFrame)
+	p.log.Debug("data lane closed", "error", err)
+	p.data.close()
+	p.failStreams()
+}
+
+func (p *Process) onDataFrame(f protocol.Frame) {
+	p.streamsMu.Lock()
+	s := p.streams[f.Stream]
+	p.streamsMu.Unlock()
+	if s == nil {
+		return
+	}
+	switch f.Type {
+	case protocol.TypeResponseStart:
+		payload := append([]byte(nil), f.Payload...)
+		r, err := protocol.DecodeResponseStart(payload)
+		if err != nil {
+			p.log.Error("malformed response from worker", "error", err)
+			s.push(Event{Kind: EventAbort})
+			return
+		}
+		s.push(Event{Kind: EventStart, Status: r.Status, Headers: r.Headers, Body: r.Body, More: f.MoreBody()})
+	case protocol.TypeResponseBody:
+		s.push(Event{Kind: EventBody, Body: append([]byte(nil), f.Payload...), More: f.MoreBody()})
+	case protocol.TypeBodyRead:
+		s.push(Event{Kind: EventRead})
+	case protocol.TypeResponseAbort:
+		s.push(Event{Kind: EventAbort})
+	default:
+		p.log.Warn("unexpected frame from worker", "type", f.Type)
+	}
+}
+
+func (p *Process) failStreams() {
+	p.streamsMu.Lock()
+	streams := p.streams
+	p.streams = map[uint32]*Stream{}
+	p.streamsMu.Unlock()
+	for _, s := range streams {
+		s.push(Event{Kind: EventGone})
+	}
+}
+
+func (p *Process) addStream(s *Stream) bool {
+	p.streamsMu.Lock()
+	defer p.streamsMu.Unlock()
+	select {
+	case <-p.exited:
+		return false
+	default:
+	}
+	p.streams[s.id] = s
+	p.inflight.Add(1)
+	return true
+}
+
+func (p *Process) removeStream(id uint32) {
+	p.streamsMu.Lock()
+	if _, ok := p.streams[id]; ok {
+		delete(p.streams, id)
+		p.inflight.Add(-1)
+	}
+	p.streamsMu.Unlock()
+}
+
+// Inflight is the number of requests this worker has been given and not
+// finished.
+func (p *Process) Inflight() int { return int(p.inflight.Load()) }
+
+func (p *Process) readControl(c net.Conn) {
+	err := readFrames(c, func(f protocol.Frame) {
+		if f.Type != protocol.TypeControlResponse {
+			return
+		}
+		status, body, err := protocol.DecodeControlResponse(f.Payload)
+		if err != nil {
+			return
+		}
+		p.ctlMu.Lock()
+		ch := p.ctlWait[f.Stream]
+		delete(p.ctlWait, f.Stream)
+		p.ctlMu.Unlock()
+		if ch != nil {
+			ch <- controlAnswer{status, append([]byte(nil), body...)}
+		}
+	})
+	p.log.Debug("control lane closed", "error", err)
+	p.control.close()
+}
+
+// Control runs a control operation and decodes its answer into out (if not
+// nil). It fails when ctx ends first, so a hung worker cannot block probes.
+func (p *Process) Control(ctx context.Context, op protocol.Op, args, out any) error {
+	p.ctlMu.Lock()
+	p.ctlNext++
+	id := p.ctlNext
+	ch := make(chan controlAnswer, 1)
+	p.ctlWait[id] = ch
+	p.ctlMu.Unlock()
+	defer func() {
+		p.ctlMu.Lock()
+		delete(p.ctlWait, id)
+		p.ctlMu.Unlock()
+	}()
+	if err := p.control.append(func(b []byte) ([]byte, error) {
+		return protocol.AppendControlRequest(b, id, op, args)
+	}); err != nil {
+		return fmt.Errorf("worker %d: %w", p.slot, err)
+	}
+	select {
+	case a := <-ch:
+		if a.status != protocol.StatusOK {
+			var e struct {
+				Error string `json:"error"`
+			}
+			_ = json.Unmarshal(a.body, &e)
+			return fmt.Errorf("worker %d: %s", p.slot, e.Error)
+		}
+		if out != nil {
+			return json.Unmarshal(a.body, out)
+		}
+		return nil
+	case <-p.exited:
+		return fmt.Errorf("worker %d: %w", p.slot, errLaneClosed)
+	case <-ctx.Done():
+		return fmt.Errorf("worker %d control lane: %w", p.slot, context.Cause(ctx))
+	}
+}
+
+// Stats asks the worker for its part of the request queue.
+func (p *Process) Stats(ctx context.Context) (protocol.Stats, error) {
+	var st protocol.Stats
+	err := p.Control(ctx, protocol.OpStats, nil, &st)
+	return st, err
+}
+
+// shutdown asks the worker to finish and exit, then kills it if it has not
+// exited when ctx ends.
+func (p *Process) shutdown(ctx context.Context, timeout time.Duration) {
+	if p.control != nil {
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		_ = p.Control(cctx, protocol.OpShutdown, map[string]float64{"timeout": timeout.Seconds()}, nil)
+		cancel()
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(timeout):
+		p.kill()
+		<-p.exited
+	case <-ctx.Done():
+		p.kill()
+		<-p.exited
+	}
+}
+
+func (p *Process) kill() {
+	if p.cmd != nil && p.cmd.Process != nil {
+		_ = p.cmd.Process.Signal(os.Kill)
+	}
+}
+
+func (p *Process) closeLanes() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.data != nil {
+		p.data.close()
+	}
+	if p.control != nil {
+		p.control.close()
+	}
+}

@@ -1,0 +1,127 @@
+package worker
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/hurricane-run/hurricane/protocol"
+)
+
+// EventKind says what a worker sent on a stream.
+type EventKind uint8
+
+// Stream events.
+const (
+	EventStart EventKind = iota + 1 // http.response.start, with its first body chunk
+	EventBody                       // http.response.body
+	EventRead                       // the app wants the next request body chunk
+	EventAbort                      // the app failed after the response started
+	EventGone                       // the worker died
+)
+
+// Event is one thing a worker sent for a stream. Its slices are owned by the
+// receiver.
+type Event struct {
+	Kind    EventKind
+	Status  int
+	Headers []protocol.Header
+	Body    []byte
+	More    bool
+}
+
+var (
+	errLaneClosed = errors.New("worker connection closed")
+	// ErrNoWorker means no worker became ready in time to take a request.
+	ErrNoWorker = errors.New("no worker available")
+)
+
+// Stream is one HTTP exchange with a worker.
+type Stream struct {
+	id     uint32
+	proc   *Process
+	mu     sync.Mutex
+	events []Event
+	signal chan struct{}
+	gone   bool
+	closed bool
+}
+
+func newStream(id uint32, p *Process) *Stream {
+	return &Stream{id: id, proc: p, signal: make(chan struct{}, 1)}
+}
+
+// Slot is the worker slot serving the stream.
+func (s *Stream) Slot() int { return s.proc.slot }
+
+func (s *Stream) push(e Event) {
+	s.mu.Lock()
+	if e.Kind == EventGone {
+		s.gone = true
+	}
+	s.events = append(s.events, e)
+	s.mu.Unlock()
+	select {
+	case s.signal <- struct{}{}:
+	default:
+	}
+}
+
+// Next waits for the next event from the worker.
+func (s *Stream) Next() Event {
+	for {
+		s.mu.Lock()
+		if len(s.events) > 0 {
+			e := s.events[0]
+			s.events[0] = Event{}
+			s.events = s.events[1:]
+			s.mu.Unlock()
+			return e
+		}
+		s.mu.Unlock()
+		<-s.signal
+	}
+}
+
+// Send sends the request scope with its first body chunk.
+func (s *Stream) Send(r *protocol.Request, more bool) error {
+	return s.proc.data.append(func(b []byte) ([]byte, error) {
+		return protocol.AppendRequest(b, s.id, more, r)
+	})
+}
+
+// SendBody sends a request body chunk.
+func (s *Stream) SendBody(p []byte, more bool) error {
+	var fl protocol.Flags
+	if more {
+		fl = protocol.FlagMoreBody
+	}
+	return s.proc.data.append(func(b []byte) ([]byte, error) {
+		return protocol.AppendFrame(b, protocol.TypeHTTPBody, fl, s.id, p), nil
+	})
+}
+
+// Ack returns n bytes of response credit to the worker.
+func (s *Stream) Ack(n int) error {
+	return s.proc.data.append(func(b []byte) ([]byte, error) {
+		return protocol.AppendBodyAck(b, s.id, uint32(n)), nil
+	})
+}
+
+// Disconnect tells the app the client went away.
+func (s *Stream) Disconnect() error {
+	return s.proc.data.append(func(b []byte) ([]byte, error) {
+		return protocol.AppendFrame(b, protocol.TypeHTTPDisconnect, 0, s.id, nil), nil
+	})
+}
+
+// Close ends the stream on the Go side.
+func (s *Stream) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.proc.removeStream(s.id)
+}
