@@ -142,9 +142,9 @@ func runServe(ctx context.Context, f *factory, o *serveOptions) error {
 	g, gctx := errgroup.WithContext(poolCtx)
 	g.Go(func() error { return pool.Run(gctx) })
 	serveErr := srv.Run(ctx)
-	pool.Shutdown(context.Background(), shutdownTimeout)
-	stopPool()
+	stopPool() // no more replacements while the workers stop
 	_ = g.Wait()
+	pool.Shutdown(context.Background(), shutdownTimeout)
 	if serveErr != nil {
 		return serveErr
 	}

@@ -11,6 +11,7 @@ const (
 	OpStats    Op = 2 // request queue part and activity of the worker
 	OpSettings Op = 3 // snapshot of the named Django settings
 	OpShutdown Op = 4 // finish in-flight work, run lifespan shutdown, exit
+	OpSpill    Op = 5 // no progress seen: hand leadership on if a view blocks; no answer
 )
 
 // Control answer status codes.

@@ -23,7 +23,15 @@ const (
 	stableAfter = 10 * time.Second
 	// How long a request waits in Go for a worker before it is refused.
 	dispatchWait = 30 * time.Second
+	// How long a worker with outstanding requests may send nothing before
+	// Go asks it to spill them to another thread.
+	spillAfter = 2 * time.Millisecond
 )
+
+var clockStart = time.Now()
+
+// nanotime is a monotonic clock reading that fits an atomic.Int64.
+func nanotime() int64 { return int64(time.Since(clockStart)) }
 
 // Pool supervises the worker processes and dispatches requests to them.
 type Pool struct {
@@ -207,6 +215,9 @@ func firstError(errs []error) error {
 }
 
 func (pl *Pool) setSlot(i int, p *Process) {
+	if p != nil {
+		go p.watchProgress()
+	}
 	pl.mu.Lock()
 	pl.slots[i] = p
 	close(pl.changed)

@@ -51,6 +51,9 @@ type Process struct {
 	streamsMu sync.Mutex
 	streams   map[uint32]*Stream
 	inflight  atomic.Int64
+	// progress is when the worker last sent a data frame, or got work while
+	// idle (monotonic nanoseconds since the pool started).
+	progress atomic.Int64
 
 	ctlMu   sync.Mutex
 	ctlNext uint32
@@ -115,6 +118,7 @@ func (p *Process) readData(c net.Conn) {
 }
 
 func (p *Process) onDataFrame(f protocol.Frame) {
+	p.progress.Store(nanotime())
 	p.streamsMu.Lock()
 	s := p.streams[f.Stream]
 	p.streamsMu.Unlock()
@@ -161,7 +165,9 @@ func (p *Process) addStream(s *Stream) bool {
 	default:
 	}
 	p.streams[s.id] = s
-	p.inflight.Add(1)
+	if p.inflight.Add(1) == 1 {
+		p.progress.Store(nanotime())
+	}
 	return true
 }
 
@@ -172,6 +178,31 @@ func (p *Process) removeStream(id uint32) {
 		p.inflight.Add(-1)
 	}
 	p.streamsMu.Unlock()
+}
+
+// watchProgress sends a spill to the worker whenever requests are
+// outstanding but it has sent nothing for spillAfter: its leader thread is
+// probably blocked in a view, and queued requests should get another thread.
+// Python itself never polls for this.
+func (p *Process) watchProgress() {
+	t := time.NewTicker(spillAfter)
+	defer t.Stop()
+	var lastSpill int64
+	for {
+		select {
+		case <-p.exited:
+			return
+		case <-t.C:
+		}
+		now := nanotime()
+		if p.inflight.Load() == 0 || now-p.progress.Load() < int64(spillAfter) || now-lastSpill < int64(spillAfter) {
+			continue
+		}
+		lastSpill = now
+		_ = p.control.append(func(b []byte) ([]byte, error) {
+			return protocol.AppendControlRequest(b, 0, protocol.OpSpill, nil)
+		})
+	}
 }
 
 // Inflight is the number of requests this worker has been given and not

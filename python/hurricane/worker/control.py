@@ -51,6 +51,8 @@ class ControlLane:
             args = json.loads(raw) if raw else {}
             if op == protocol.OP_PING:
                 self.reply(rid, protocol.STATUS_OK, {})
+            elif op == protocol.OP_SPILL:
+                self.worker.spill()
             elif op == protocol.OP_STATS:
                 self.reply(rid, protocol.STATUS_OK, self.worker.stats())
             elif op == protocol.OP_SETTINGS:

@@ -4,9 +4,12 @@ One thread at a time is the *leader*: it reads every queued frame from the
 socket, runs sync views inline one after the other and sends all their
 responses with one write. That removes the per-request thread hand-offs that
 dominate the cost of a small view (see docs/protocol.md, "Threading"). When a
-view blocks, a watchdog (or the view itself, when it waits for the bridge)
-hands the leadership to another thread, up to ``threads`` of them, so I/O-bound
-sync views still run concurrently. Async views are handed to the event loop.
+view blocks, leadership passes to another thread, up to ``threads`` of them,
+so I/O-bound sync views still run concurrently: at once when the view waits
+for the bridge (more body, response credit), and on Go's ``spill`` control
+message when Go has seen no progress from this worker for a moment although
+requests are outstanding. Nothing in Python polls. Async views are handed to
+the event loop.
 """
 
 import itertools
@@ -18,10 +21,8 @@ from collections import deque
 from . import log, protocol
 from .stream import Stream
 
-# How long a leader may run one view before the watchdog hands leadership on.
-SPILL_AFTER = 0.002
-# After this many idle watchdog ticks, the watchdog parks until work arrives.
-PARK_AFTER_TICKS = 500
+# A leader working through a long batch sends what it has at least this often.
+FLUSH_EVERY = 0.001
 
 
 class _Thread:
@@ -54,8 +55,6 @@ class DataLane:
         self.started = itertools.count()
         self.finished = itertools.count()
         self.closed = threading.Event()
-        self.monitor_parked = False
-        self.monitor_wake = threading.Event()
         self.local = threading.local()
 
     # ---- sending
@@ -104,7 +103,6 @@ class DataLane:
 
     def run(self):
         """Run the lane on the calling thread until the connection closes."""
-        threading.Thread(target=self._watchdog, name="hurricane-watchdog", daemon=True).start()
         me = self._register()
         with self.mu:
             self.leader = me
@@ -160,7 +158,9 @@ class DataLane:
     def _lead(self, me):
         """Run queued requests and read the socket while this thread leads."""
         pending = self.pending
+        clock = time.monotonic
         while True:
+            flushed = clock()
             while pending:
                 try:
                     st = pending.popleft()
@@ -168,8 +168,6 @@ class DataLane:
                     break
                 self.seq += 1
                 me.busy = self.seq
-                if self.monitor_parked:
-                    self.monitor_wake.set()
                 next(self.started)
                 try:
                     self.sync_app.run(st, True)
@@ -182,6 +180,12 @@ class DataLane:
                 if not still:
                     self.flush()
                     return
+                now = clock()
+                if now - flushed > FLUSH_EVERY:
+                    # A long batch still shows progress to Go, which would
+                    # otherwise think this thread is stuck and spill.
+                    self.flush()
+                    flushed = now
             self.flush()
             if not self._read():
                 return
@@ -236,28 +240,13 @@ class DataLane:
                 t.wake.release()
             self.idle.clear()
 
-    def _watchdog(self):
-        """Hand leadership on when the leader has been inside one view too long."""
-        last_thread, last_busy, idle_ticks = None, 0, 0
-        while not self.closed.is_set():
-            time.sleep(SPILL_AFTER)
+    def spill(self):
+        """Go saw no progress for a while although requests are outstanding:
+        if the leader is stuck inside a view, hand leadership on."""
+        with self.mu:
             t = self.leader
-            busy = t.busy if t is not None else 0
-            if busy:
-                idle_ticks = 0
-                if t is last_thread and busy == last_busy:
-                    with self.mu:
-                        if self.leader is t and t.busy == busy:
-                            self._promote_locked()
-            else:
-                idle_ticks += 1
-                if idle_ticks >= PARK_AFTER_TICKS:
-                    self.monitor_wake.clear()
-                    self.monitor_parked = True
-                    self.monitor_wake.wait()
-                    self.monitor_parked = False
-                    idle_ticks = 0
-            last_thread, last_busy = t, busy
+            if t is not None and t.busy:
+                self._promote_locked()
 
 
 def _peek(counter):

@@ -24,6 +24,10 @@ class Worker:
             return {"pending": 0, "active": 0, "threads": 0}
         return self.data.stats()
 
+    def spill(self):
+        if self.data is not None:
+            self.data.spill()
+
     def lifespan(self, phase):
         if self.async_app is None:
             return None
@@ -126,19 +130,22 @@ def _handshake(sock, cfg, lane):
         "async_limit": cfg.async_limit,
     }
     sock.sendall(protocol.json_frame(protocol.HELLO, 0, hello))
-    fb = protocol.FrameBuffer()
-    while True:
-        data = sock.recv(65536)
-        if not data:
-            os._exit(0)
-        fb.feed(data)
-        frames = fb.frames()
-        if frames:
-            ftype, _flags, _sid, payload = frames[0]
-            break
+    # Read exactly the welcome frame: what follows belongs to the lane.
+    length, ftype, _flags, _sid = protocol.HEADER.unpack(_recv_exact(sock, protocol.HEADER_SIZE))
+    payload = _recv_exact(sock, length)
     answer = json.loads(payload) if ftype == protocol.WELCOME else {"error": "unexpected frame %d" % ftype}
     if answer.get("error"):
         _fatal("handshake refused: %s" % answer["error"], "use the hurricane binary that embeds this worker")
+
+
+def _recv_exact(sock, n):
+    buf = bytearray()
+    while len(buf) < n:
+        data = sock.recv(n - len(buf))
+        if not data:
+            os._exit(0)  # Go went away during the handshake
+        buf += data
+    return bytes(buf)
 
 
 def _fatal(msg, hint):

@@ -1,0 +1,108 @@
+"""The Python codec against the golden frames the Go tests also read."""
+
+import json
+
+import pytest
+
+from conftest import GOLDEN
+from hurricane.worker import protocol
+
+CASES = sorted(p.stem for p in GOLDEN.glob("*.bin"))
+
+
+def load(name):
+    return (GOLDEN / (name + ".bin")).read_bytes(), json.loads((GOLDEN / (name + ".json")).read_text())
+
+
+def only_frame(data):
+    fb = protocol.FrameBuffer()
+    fb.feed(data)
+    frames = fb.frames()
+    assert len(frames) == 1
+    return frames[0]
+
+
+def test_golden_frames_exist():
+    assert "request_get" in CASES and "response_start" in CASES
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_header(name):
+    data, want = load(name)
+    ftype, flags, stream, _ = only_frame(data)
+    assert (ftype, flags, stream) == (want["type"], want["flags"], want["stream"])
+
+
+@pytest.mark.parametrize("name", [c for c in CASES if c.startswith("request_")])
+def test_request_decodes_and_reencodes(name):
+    data, want = load(name)
+    _, flags, stream, payload = only_frame(data)
+    r = protocol.decode_request(payload)
+    w = want["request"]
+    assert r.method == w["method"]
+    assert r.http_version == w["http_version"]
+    assert r.scheme == w["scheme"]
+    assert r.path.decode() == w["path"]
+    assert r.raw_path.decode() == w["raw_path"]
+    assert r.root_path.decode() == w["root_path"]
+    assert r.query_string.decode() == w["query_string"]
+    assert [[k.decode(), v.decode()] for k, v in r.headers] == w["headers"]
+    assert r.body.decode() == w["body"]
+    assert (list(r.client) if r.client else None) == w["client"]
+    assert (list(r.server) if r.server else None) == w["server"]
+    assert protocol.encode_request(stream, r, bool(flags & protocol.MORE_BODY)) == data
+    scope = r.scope()
+    assert scope["type"] == "http" and scope["path"] == w["path"]
+    assert all(k == k.lower() for k, _ in scope["headers"])
+
+
+@pytest.mark.parametrize("name", [c for c in CASES if c.startswith("response_start")])
+def test_response_start_encodes_like_go(name):
+    data, want = load(name)
+    _, flags, stream, payload = only_frame(data)
+    w = want["response"]
+    headers = [(k.encode(), v.encode()) for k, v in w["headers"]]
+    assert protocol.encode_response_start(stream, w["status"], headers, w["body"].encode(), bool(flags & protocol.MORE_BODY)) == data
+    assert protocol.decode_response_start(payload) == (w["status"], headers, w["body"].encode())
+
+
+def test_response_body_encodes_like_go():
+    data, want = load("response_body")
+    assert protocol.response_body(want["stream"], want["body"].encode(), True) == data
+
+
+def test_body_ack_payload():
+    data, want = load("body_ack")
+    _, _, _, payload = only_frame(data)
+    assert int.from_bytes(payload, "big") == want["ack"]
+
+
+def test_control_request_payload():
+    data, want = load("control_settings")
+    _, _, _, payload = only_frame(data)
+    assert payload[0] == want["control"]["op"]
+    assert json.loads(payload[1:]) == want["control"]["args"]
+
+
+def test_frame_buffer_handles_split_and_batched_input():
+    data = b"".join(load(n)[0] for n in CASES)
+    fb = protocol.FrameBuffer()
+    got = []
+    for i in range(0, len(data), 7):
+        fb.feed(data[i:i + 7])
+        got.extend(fb.frames())
+    assert len(got) == len(CASES)
+
+
+def test_truncated_request_is_a_protocol_error():
+    data, _ = load("request_get")
+    payload = data[protocol.HEADER_SIZE:]
+    with pytest.raises(protocol.ProtocolError):
+        protocol.decode_request(payload[:20])
+
+
+def test_oversized_frame_is_refused():
+    fb = protocol.FrameBuffer()
+    fb.feed(protocol.HEADER.pack(protocol.MAX_PAYLOAD + 1, protocol.HTTP_BODY, 0, 1))
+    with pytest.raises(protocol.ProtocolError):
+        fb.frames()
