@@ -126,11 +126,11 @@ def _echo_payload(request):
 
 
 @csrf_exempt
-def echo(request):
+def echo(request, rest=None):
     return JsonResponse(_echo_payload(request))
 
 
-async def aecho(request):
+async def aecho(request, rest=None):
     # Django's ASGI handler has already buffered the body (in a spooled
     # temporary file), so request.read() does not block on the network here.
     return JsonResponse(_echo_payload(request))
