@@ -133,9 +133,10 @@ func (r *configResolver) apply(settings map[string]any, log *slog.Logger) error 
 	return err
 }
 
+// hasKey reports a setting that is present and not None (None means unset).
 func hasKey(m map[string]any, k string) bool {
-	_, ok := m[k]
-	return ok
+	v, ok := m[k]
+	return ok && v != nil
 }
 
 // setFlagFromSetting converts a JSON value from Django settings.

@@ -65,6 +65,7 @@ func newServeCmd(f *factory) *cobra.Command {
 	fs.StringVar(&o.iface, "interface", "", "address to bind (default all interfaces)")
 	fs.IntVar(&o.processes, "processes", 1, "Python worker processes (in Kubernetes, scale with replicas instead)")
 	fs.IntVar(&o.workers, "workers", defaultWorkers(), "threads per worker process for sync views")
+	fs.Lookup("workers").DefValue = "min(32, CPUs+4)" // the same help on every machine
 	fs.IntVar(&o.maxAsync, "max-async-requests", 1000, "async requests running at once per worker process; more wait in the queue")
 	fs.Int64Var(&o.maxBodySize, "max-body-size", 100<<20, "largest request body in bytes; larger get 413 (0: no limit)")
 	fs.IntVar(&o.maxBufferSize, "max-buffer-size", 100<<20, "bytes of one request body held in memory at once")
