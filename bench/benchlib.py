@@ -96,6 +96,7 @@ def render_run(results_path, meta_path):
     o.append(f"## {meta['title']}\n")
     o.append(f"- Date: {meta['date']}")
     o.append(f"- Machine: {meta['machine']}")
+    o.append(f"- Machine load: {meta['load']} (other work on the machine skews the numbers)")
     o.append(f"- Django: {meta['django']}; Python: {meta['python']}; hurricane: {meta['hurricane']}")
     o.append(f"- Command: `{meta['command']}`")
     o.append(f"- Load: `{meta['wrk']}` after a {meta['warmup']} warm-up with the same settings, "

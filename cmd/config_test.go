@@ -130,7 +130,9 @@ func TestSettingNamesCoverNonBootstrapFlags(t *testing.T) {
 func TestServeFlagsReachOptions(t *testing.T) {
 	var got *serveOptions
 	f := &factory{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" },
-		environ: func() []string { return []string{"HURRICANE_LOG_LEVEL=WARNING", "DJANGO_SETTINGS_MODULE=site.settings"} },
+		environ: func() []string {
+			return []string{"HURRICANE_LOG_LEVEL=WARNING", "DJANGO_SETTINGS_MODULE=site.settings"}
+		},
 		serveRun: func(_ context.Context, o *serveOptions) error { got = o; return nil }}
 	if code := execute(f, []string{"serve", "--port", "9000", "--processes", "2", "--forwarded-allow-ips", "10.0.0.0/8,127.0.0.1"}); code != 0 {
 		t.Fatalf("exit %d", code)

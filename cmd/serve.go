@@ -179,4 +179,3 @@ func (o *serveOptions) validate() error {
 	}
 	return nil
 }
-

@@ -178,7 +178,11 @@ func startServer(extra ...string) (*server, error) {
 
 // stop sends SIGINT and waits; it kills the process if it does not exit in
 // time. It reports a non-zero exit or the kill.
-func (s *server) stop() error {
+func (s *server) stop() error { return s.stopWith(os.Interrupt) }
+
+// stopWith is stop with another signal. Only the first call signals; later
+// calls return its result.
+func (s *server) stopWith(sig os.Signal) error {
 	s.stopOnce.Do(func() {
 		select {
 		case <-s.exited:
@@ -186,16 +190,16 @@ func (s *server) stop() error {
 			return
 		default:
 		}
-		_ = s.cmd.Process.Signal(os.Interrupt)
+		_ = s.cmd.Process.Signal(sig)
 		select {
 		case <-s.exited:
 			if s.err != nil {
-				s.stopErr = fmt.Errorf("exit after SIGINT: %v", s.err)
+				s.stopErr = fmt.Errorf("exit after %v: %v", sig, s.err)
 			}
 		case <-time.After(stopTimeout):
 			_ = s.cmd.Process.Kill()
 			<-s.exited
-			s.stopErr = fmt.Errorf("still running %s after SIGINT; killed", stopTimeout)
+			s.stopErr = fmt.Errorf("still running %s after %v; killed", stopTimeout, sig)
 		}
 	})
 	return s.stopErr

@@ -121,16 +121,23 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	}
 	r.Body = first
 
-	st, err := s.pool.Open()
-	if err != nil {
-		x.reject(ctx, fasthttp.StatusServiceUnavailable, "Service Unavailable")
-		return
-	}
-	x.st = st
-	if err := st.Send(&r, more); err != nil {
+	// A worker that died since it was picked has not seen the request:
+	// try another one.
+	for attempt := 0; ; attempt++ {
+		st, err := s.pool.Open()
+		if err != nil {
+			x.reject(ctx, fasthttp.StatusServiceUnavailable, "Service Unavailable")
+			return
+		}
+		if err = st.Send(&r, more); err == nil {
+			x.st = st
+			break
+		}
 		st.Close()
-		x.reject(ctx, fasthttp.StatusBadGateway, "Bad Gateway")
-		return
+		if attempt == 2 {
+			x.reject(ctx, fasthttp.StatusBadGateway, "Bad Gateway")
+			return
+		}
 	}
 	x.respond(ctx)
 }

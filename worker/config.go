@@ -11,12 +11,12 @@ import (
 
 // Config is what a Pool needs to start workers.
 type Config struct {
-	Python        string   // interpreter; empty: $VIRTUAL_ENV/bin/python, else python3
-	Settings      string   // DJANGO_SETTINGS_MODULE
-	PythonPath    []string // extra import paths, as manage.py --pythonpath
-	Dir           string   // the project directory (working directory of workers)
-	StartTimeout  time.Duration
-	Env           []string // extra environment for workers
+	Python       string   // interpreter; empty: $VIRTUAL_ENV/bin/python, else python3
+	Settings     string   // DJANGO_SETTINGS_MODULE
+	PythonPath   []string // extra import paths, as manage.py --pythonpath
+	Dir          string   // the project directory (working directory of workers)
+	StartTimeout time.Duration
+	Env          []string // extra environment for workers
 	Sizing
 }
 

@@ -200,7 +200,7 @@ func (pl *Pool) Start(ctx context.Context, sz Sizing) error {
 	}
 	for i, p := range procs {
 		pl.setSlot(i, p)
-		p.log.Info("worker ready", "threads", p.hello.Threads)
+		p.log.Info("worker ready", "pid", p.pid, "threads", p.hello.Threads)
 	}
 	return nil
 }
@@ -273,7 +273,7 @@ func (pl *Pool) supervise(ctx context.Context, slot int) {
 			continue
 		}
 		pl.setSlot(slot, np)
-		np.log.Info("worker ready", "threads", np.hello.Threads)
+		np.log.Info("worker ready", "pid", np.pid, "threads", np.hello.Threads)
 	}
 }
 
@@ -285,7 +285,7 @@ func (pl *Pool) Open() (*Stream, error) {
 		pl.mu.Lock()
 		var best *Process
 		for _, p := range pl.slots {
-			if p != nil && (best == nil || p.Inflight() < best.Inflight()) {
+			if p != nil && !p.dead.Load() && (best == nil || p.Inflight() < best.Inflight()) {
 				best = p
 			}
 		}
@@ -323,7 +323,7 @@ func (pl *Pool) Alive() int {
 	defer pl.mu.Unlock()
 	n := 0
 	for _, p := range pl.slots {
-		if p != nil {
+		if p != nil && !p.dead.Load() {
 			n++
 		}
 	}
@@ -336,7 +336,7 @@ func (pl *Pool) Workers() []*Process {
 	defer pl.mu.Unlock()
 	out := make([]*Process, 0, len(pl.slots))
 	for _, p := range pl.slots {
-		if p != nil {
+		if p != nil && !p.dead.Load() {
 			out = append(out, p)
 		}
 	}

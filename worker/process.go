@@ -48,6 +48,8 @@ type Process struct {
 	exitErr error
 	fatal   *StartError
 
+	dead atomic.Bool // a lane closed: take no more requests
+
 	streamsMu sync.Mutex
 	streams   map[uint32]*Stream
 	inflight  atomic.Int64
@@ -113,6 +115,7 @@ func (p *Process) attach(c net.Conn, h protocol.Hello) error {
 func (p *Process) readData(c net.Conn) {
 	err := readFrames(c, p.onDataFrame)
 	p.log.Debug("data lane closed", "error", err)
+	p.dead.Store(true)
 	p.data.close()
 	p.failStreams()
 }
@@ -147,6 +150,7 @@ func (p *Process) onDataFrame(f protocol.Frame) {
 }
 
 func (p *Process) failStreams() {
+	p.dead.Store(true)
 	p.streamsMu.Lock()
 	streams := p.streams
 	p.streams = map[uint32]*Stream{}
@@ -159,10 +163,8 @@ func (p *Process) failStreams() {
 func (p *Process) addStream(s *Stream) bool {
 	p.streamsMu.Lock()
 	defer p.streamsMu.Unlock()
-	select {
-	case <-p.exited:
+	if p.dead.Load() {
 		return false
-	default:
 	}
 	p.streams[s.id] = s
 	if p.inflight.Add(1) == 1 {
@@ -227,6 +229,7 @@ func (p *Process) readControl(c net.Conn) {
 		}
 	})
 	p.log.Debug("control lane closed", "error", err)
+	p.dead.Store(true)
 	p.control.close()
 }
 

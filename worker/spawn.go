@@ -84,12 +84,12 @@ func (pl *Pool) spawn(slot int, mode string) (*Process, error) {
 	recW.Close()
 	p.cmd = cmd
 	p.pid = cmd.Process.Pid
-	p.log = log.With("pid", p.pid)
+	plog := log.With("pid", p.pid)
 
 	outputDone := make(chan struct{}, 3)
-	go relogLines(p.log, stdout, "stdout", outputDone)
-	go relogLines(p.log, stderr, "stderr", outputDone)
-	go p.relogRecords(recR, outputDone)
+	go relogLines(plog, stdout, "stdout", outputDone)
+	go relogLines(plog, stderr, "stderr", outputDone)
+	go p.relogRecords(plog, recR, outputDone)
 	go func() {
 		// Output first: Wait closes the pipes, and the last records explain
 		// an early exit.
@@ -149,7 +149,7 @@ func relogLines(log *slog.Logger, r io.Reader, stream string, done chan<- struct
 }
 
 // relogRecords re-logs the worker's own structured records.
-func (p *Process) relogRecords(r io.ReadCloser, done chan<- struct{}) {
+func (p *Process) relogRecords(log *slog.Logger, r io.ReadCloser, done chan<- struct{}) {
 	defer func() { done <- struct{}{} }()
 	defer r.Close()
 	sc := bufio.NewScanner(r)
@@ -157,7 +157,7 @@ func (p *Process) relogRecords(r io.ReadCloser, done chan<- struct{}) {
 	for sc.Scan() {
 		var rec map[string]any
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-			p.log.Warn("unparsable worker record", "line", sc.Text())
+			log.Warn("unparsable worker record", "line", sc.Text())
 			continue
 		}
 		msg, _ := rec["msg"].(string)
@@ -174,7 +174,7 @@ func (p *Process) relogRecords(r io.ReadCloser, done chan<- struct{}) {
 			hint, _ := rec["hint"].(string)
 			p.fatal = &StartError{Msg: msg, Hint: hint}
 			if tb, ok := rec["traceback"].(string); ok {
-				p.log.Debug("worker startup traceback", "traceback", tb)
+				log.Debug("worker startup traceback", "traceback", tb)
 			}
 			continue
 		}
@@ -186,6 +186,6 @@ func (p *Process) relogRecords(r io.ReadCloser, done chan<- struct{}) {
 			}
 			attrs = append(attrs, k, v)
 		}
-		p.log.Log(context.Background(), lvl, msg, attrs...)
+		log.Log(context.Background(), lvl, msg, attrs...)
 	}
 }

@@ -1,0 +1,8 @@
+SECRET_KEY = "worker-tests"
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+ROOT_URLCONF = "tsite.urls"
+INSTALLED_APPS = []
+MIDDLEWARE = []
+HURRICANE_PORT = 6001
+PORT = 6572
