@@ -1,5 +1,5 @@
 # Shared by bench/run and bench/memory. Source it after scripts/lib.sh.
-# The caller sets STOP_TIMEOUT (seconds) and keeps the server's pid in
+# The caller sets STOP_TIMEOUT and STARTUP_TIMEOUT (seconds) and keeps the server's pid in
 # SERVER_PID.
 
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
@@ -23,7 +23,7 @@ descendants() {
 # stop_server SIGNAL: stops the running server (started with setsid, so it
 # leads its own process group): SIGNAL, then SIGTERM, then SIGKILL.
 stop_server() {
-	local sig="$1" pid="$SERVER_PID" kids i
+	local sig="$1" pid="$SERVER_PID" kids i k
 	[ -n "$pid" ] || return 0
 	kids="$(descendants "$pid")"
 	if alive "$pid"; then
@@ -46,11 +46,40 @@ stop_server() {
 		fi
 	fi
 	wait "$pid" 2>/dev/null || true
-	# Anything it left behind: its process group and its former children.
-	kill -KILL -- "-$pid" 2>/dev/null || true
-	for i in $kids; do
-		alive "$i" && kill -KILL "$i" 2>/dev/null || true
+	# Anything it left behind (its former children, its process group) gets
+	# two seconds, then SIGKILL; that is worth a line in the output.
+	local left=""
+	for ((i = 0; i < 20; i++)); do
+		left=""
+		for k in $kids; do alive "$k" && left="$left $k"; done
+		[ -n "$left" ] || break
+		sleep 0.1
 	done
+	if [ -n "$left" ]; then
+		log "server $pid exited but left processes behind:$left; killing them"
+		for k in $left; do kill -KILL "$k" 2>/dev/null || true; done
+	fi
+	kill -KILL -- "-$pid" 2>/dev/null || true
 	SERVER_PID=""
+}
+
+# wait_ready NAME PORT LOGFILE: polls GET /hello until it answers 200, for at
+# most STARTUP_TIMEOUT seconds; returns 1 (after showing the log) if the
+# server exits or does not answer in time.
+wait_ready() {
+	local name="$1" port="$2" logfile="$3" i code=""
+	for ((i = 0; i < STARTUP_TIMEOUT * 10; i++)); do
+		if ! alive "$SERVER_PID"; then
+			log "$name exited before answering GET /hello; its log:"
+			tail -n 30 "$logfile" >&2 || true
+			return 1
+		fi
+		code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/hello" || true)"
+		[ "$code" = 200 ] && return 0
+		sleep 0.1
+	done
+	log "$name did not answer GET /hello with 200 within ${STARTUP_TIMEOUT}s (last status: ${code:-none}); its log:"
+	tail -n 30 "$logfile" >&2 || true
+	return 1
 }
 

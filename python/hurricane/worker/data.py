@@ -232,6 +232,7 @@ class DataLane:
 
     def _close(self):
         self.closed.set()
+        self.sock.close()
         with self.mu:
             for st in list(self.streams.values()):
                 if not st.is_async:

@@ -1,0 +1,38 @@
+"""A tiny Django project for the worker's tests."""
+
+import time
+
+from django.http import HttpResponse, StreamingHttpResponse
+from django.urls import path
+
+
+def hello(request):
+    return HttpResponse("hello")
+
+
+async def ahello(request):
+    return HttpResponse("ahello")
+
+
+def meta(request):
+    keys = ["PATH_INFO", "QUERY_STRING", "REMOTE_ADDR", "SERVER_PORT", "HTTP_X_MULTI", "CONTENT_LENGTH"]
+    body = request.read()
+    return HttpResponse("|".join(str(request.META.get(k)) for k in keys) + "|" + body.decode())
+
+
+def stream(request):
+    return StreamingHttpResponse(b"chunk%d" % i for i in range(3))
+
+
+def sleep(request):
+    time.sleep(0.3)
+    return HttpResponse("slept")
+
+
+urlpatterns = [
+    path("hello", hello),
+    path("ahello", ahello),
+    path("meta", meta),
+    path("stream", stream),
+    path("sleep", sleep),
+]

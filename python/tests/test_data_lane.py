@@ -1,0 +1,144 @@
+"""The data lane with real Django, driven over a socket pair as Go would."""
+
+import socket
+import threading
+import time
+
+import pytest
+
+from hurricane.worker import protocol
+from hurricane.worker.data import DataLane
+
+
+def request(sid, path, query=b"", headers=(), body=b"", more=False):
+    r = protocol.Request()
+    r.http_version = "1.1"
+    r.scheme = "http"
+    r.method = "POST" if body or more else "GET"
+    r.client = ("127.0.0.1", 5000)
+    r.server = ("127.0.0.1", 8000)
+    r.root_path = b""
+    r.path = path
+    r.raw_path = path
+    r.query_string = query
+    r.headers = [(b"host", b"localhost")] + list(headers)
+    r.body = body
+    return protocol.encode_request(sid, r, more)
+
+
+class Go:
+    """The Go side of one data lane: sends frames, collects responses."""
+
+    def __init__(self, threads=4, async_app=None):
+        from hurricane.worker.sync import SyncApp
+
+        self.sock, worker_sock = socket.socketpair()
+        self.lane = DataLane(worker_sock, SyncApp(1 << 20), async_app, threads)
+        self.thread = threading.Thread(target=self.lane.run, daemon=True)
+        self.thread.start()
+        self.fb = protocol.FrameBuffer()
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def frames(self, n, timeout=5):
+        self.sock.settimeout(timeout)
+        out = []
+        while len(out) < n:
+            self.fb.feed(self.sock.recv(65536))
+            out.extend(self.fb.frames())
+        return out
+
+    def close(self):
+        self.sock.close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def go(django_setup):
+    g = Go()
+    yield g
+    g.close()
+
+
+def test_batched_requests_each_get_one_frame(go):
+    go.send(b"".join(request(i, b"/hello") for i in range(1, 21)))
+    frames = go.frames(20)
+    assert sorted(f[2] for f in frames) == list(range(1, 21))
+    for ftype, flags, _sid, payload in frames:
+        assert ftype == protocol.RESPONSE_START and not flags & protocol.MORE_BODY
+        status, _headers, body = protocol.decode_response_start(payload)
+        assert (status, body) == (200, b"hello")
+
+
+def test_environ_from_scope(go):
+    go.send(request(1, b"/meta", b"a=1&a=2", [(b"x-multi", b"one"), (b"x-multi", b"two"), (b"x_sneaky", b"no")], b"abc"))
+    (_, _, _, payload), = go.frames(1)
+    _, _, body = protocol.decode_response_start(payload)
+    assert body == b"/meta|a=1&a=2|127.0.0.1|8000|one,two|3|abc"
+
+
+def test_body_is_pulled_in_chunks(go):
+    go.send(request(1, b"/meta", headers=[(b"content-length", b"9")], body=b"abc", more=True))
+    (ftype, _, sid, _), = go.frames(1)
+    assert (ftype, sid) == (protocol.BODY_READ, 1)
+    go.send(protocol.frame(protocol.HTTP_BODY, 1, b"def", protocol.MORE_BODY))
+    (ftype, _, _, _), = go.frames(1)
+    assert ftype == protocol.BODY_READ
+    go.send(protocol.frame(protocol.HTTP_BODY, 1, b"ghi", 0))
+    (ftype, _, _, payload), = go.frames(1)
+    assert ftype == protocol.RESPONSE_START
+    assert protocol.decode_response_start(payload)[2].endswith(b"|9|abcdefghi")
+
+
+def test_streaming_response_frames(go):
+    go.send(request(1, b"/stream"))
+    frames = go.frames(5)
+    assert [f[0] for f in frames] == [protocol.RESPONSE_START] + [protocol.RESPONSE_BODY] * 4
+    assert frames[0][1] & protocol.MORE_BODY
+    assert [f[3] for f in frames[1:]] == [b"chunk0", b"chunk1", b"chunk2", b""]
+    assert not frames[-1][1] & protocol.MORE_BODY
+
+
+def test_spill_runs_blocking_views_concurrently(go):
+    start = time.monotonic()
+    go.send(b"".join(request(i, b"/sleep") for i in range(1, 5)))
+    # Go would send spill on the control lane after 2 ms without progress.
+    def spiller():
+        while time.monotonic() - start < 1.0:
+            go.lane.spill()
+            time.sleep(0.01)
+    t = threading.Thread(target=spiller)
+    t.start()
+    frames = go.frames(4)
+    elapsed = time.monotonic() - start
+    t.join()
+    assert len(frames) == 4
+    assert elapsed < 0.9, "four 0.3 s views on four threads took %.2f s" % elapsed
+
+
+def test_without_spill_blocking_views_run_one_after_another(go):
+    start = time.monotonic()
+    go.send(b"".join(request(i, b"/sleep") for i in range(1, 3)))
+    go.frames(2)
+    assert time.monotonic() - start >= 0.6
+
+
+def test_stats_count_pending_and_active(django_setup):
+    g = Go(threads=1)
+    try:
+        g.send(b"".join(request(i, b"/sleep") for i in range(1, 4)))
+        deadline = time.monotonic() + 2
+        while g.lane.stats()["active"] != 1 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        st = g.lane.stats()
+        assert st["active"] == 1 and st["pending"] == 2
+        g.frames(3)
+    finally:
+        g.close()
+
+
+def test_disconnect_stops_a_stream(go):
+    go.send(request(1, b"/stream") + protocol.frame(protocol.HTTP_DISCONNECT, 1))
+    frames = go.frames(1)
+    assert frames[0][0] == protocol.RESPONSE_START
