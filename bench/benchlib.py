@@ -100,7 +100,7 @@ def render_run(results_path, meta_path):
     o.append(f"- Django: {meta['django']}; Python: {meta['python']}; hurricane: {meta['hurricane']}")
     o.append(f"- Command: `{meta['command']}`")
     o.append(f"- Load: `{meta['wrk']}` after a {meta['warmup']} warm-up with the same settings, "
-             f"{meta['reps']} interleaved repetitions (every server is started fresh, measured, stopped, "
+             f"{meta['reps']} interleaved repetition{'s' if meta['reps'] != 1 else ''} (every server is started fresh, measured, stopped, "
              f"then the next one); medians over the repetitions. wrk and the server share the machine's cores.")
     o.append("- Servers (one serving Python process each; gunicorn and granian also run a supervisor process):")
     for s in meta["servers"]:

@@ -1,8 +1,31 @@
+# shellcheck shell=bash
 # Shared by bench/run and bench/memory. Source it after scripts/lib.sh.
-# The caller sets STOP_TIMEOUT and STARTUP_TIMEOUT (seconds) and keeps the server's pid in
-# SERVER_PID.
+# The caller sets STOP_TIMEOUT and STARTUP_TIMEOUT (seconds) and keeps the
+# server's pid in SERVER_PID.
 
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# bg_run COMMAND...: runs COMMAND in the background and waits for it.
+# bash runs a trap only once the foreground command ends, but interrupts
+# `wait` at once, so a Ctrl-C or SIGTERM to the script is handled without
+# waiting for a long wrk or transfer; the cleanup then calls kill_child.
+CHILD_PID=""
+bg_run() {
+	local rc=0
+	"$@" &
+	CHILD_PID=$!
+	wait "$CHILD_PID" || rc=$?
+	CHILD_PID=""
+	return "$rc"
+}
+
+kill_child() {
+	if [ -n "$CHILD_PID" ]; then
+		kill -TERM "$CHILD_PID" 2>/dev/null || true
+		wait "$CHILD_PID" 2>/dev/null || true
+		CHILD_PID=""
+	fi
+}
 
 # alive PID: the process exists and is not a zombie.
 alive() {
@@ -14,6 +37,7 @@ alive() {
 # descendants PID: every process below PID.
 descendants() {
 	local kid
+	# shellcheck disable=SC2013 # the children files are space-separated pids
 	for kid in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
 		echo "$kid"
 		descendants "$kid"

@@ -186,23 +186,22 @@ func (x *exchange) readBody(n int) ([]byte, bool, error) {
 	got, err := io.ReadFull(x.body, buf)
 	buf = buf[:got]
 	x.sent += int64(got)
-	switch {
-	case err == nil:
-	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		if x.remaining > 0 {
-			x.bodyDone = true
-			return buf, false, io.ErrUnexpectedEOF
-		}
-		x.bodyDone = true
-		return buf, false, nil
-	default:
-		x.bodyDone = true
-		return buf, false, err
-	}
 	if max := x.srv.cfg.MaxBodySize; max > 0 && x.sent > max {
 		x.tooLarge = true
 		x.bodyDone = true
 		return nil, false, errBodyTooLarge
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		x.bodyDone = true
+		if x.remaining > 0 && int64(got) < x.remaining {
+			return buf, false, io.ErrUnexpectedEOF // the client sent less than it declared
+		}
+		return buf, false, nil
+	default:
+		x.bodyDone = true
+		return buf, false, err
 	}
 	if x.remaining > 0 {
 		x.remaining -= int64(got)

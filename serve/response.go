@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"strconv"
 	"time"
 
@@ -54,7 +55,30 @@ func (x *exchange) start(ctx *fasthttp.RequestCtx, ev *worker.Event) {
 	if length > int64(^uint(0)>>1) {
 		length = -1
 	}
+	if length < 0 && !ctx.Request.Header.IsHTTP11() {
+		// HTTP/1.0 has no chunked encoding: the body ends when the
+		// connection closes.
+		x.streamHTTP10(ctx, b)
+		return
+	}
 	resp.SetBodyStream(b, int(length))
+}
+
+// streamHTTP10 writes a response of unknown length to an HTTP/1.0 client
+// itself, after the handler returns, and closes the connection at its end.
+func (x *exchange) streamHTTP10(ctx *fasthttp.RequestCtx, b *responseBody) {
+	ctx.SetConnectionClose()
+	ctx.Response.Header.SetProtocol([]byte("HTTP/1.0"))
+	head := append([]byte(nil), ctx.Response.Header.Header()...)
+	headOnly := ctx.IsHead()
+	ctx.HijackSetNoResponse(true)
+	ctx.Hijack(func(c net.Conn) {
+		defer b.Close()
+		if _, err := c.Write(head); err != nil || headOnly {
+			return
+		}
+		_, _ = io.Copy(c, b)
+	})
 }
 
 var errAborted = errors.New("the app failed while streaming its response")
