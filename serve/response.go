@@ -48,7 +48,11 @@ func (x *exchange) start(ctx *fasthttp.RequestCtx, ev *worker.Event) {
 	if !ev.More {
 		resp.SetBodyRaw(ev.Body)
 		x.st.Close()
-		x.srv.logAccess(x, ev.Status, int64(len(ev.Body)), x.st.Slot())
+		sent := int64(len(ev.Body))
+		if ctx.IsHead() {
+			sent = 0
+		}
+		x.srv.logAccess(x, ev.Status, sent, x.st.Slot())
 		return
 	}
 	b := &responseBody{x: x, status: ev.Status, cur: ev.Body, unacked: len(ev.Body)}
