@@ -19,7 +19,10 @@ class AsyncApp:
 
         self.handler = ASGIHandler()
         self.limit = max(1, limit)
-        self.waiting = 0
+        # Each counter has one writer thread: submitted the lane's reader,
+        # the others the loop.
+        self.submitted = 0
+        self.started = 0
         self.active = 0
         self.loop = asyncio.new_event_loop()
         self.sem = None
@@ -73,12 +76,17 @@ class AsyncApp:
             return result["message"] or ("lifespan %s failed" % phase)
         return None
 
+    @property
+    def waiting(self):
+        """Async requests received whose view has not started."""
+        return max(0, self.submitted - self.started)
+
     # ---- requests (called on the data lane's reader thread)
 
     def submit(self, st):
         st.credit = INITIAL_CREDIT
         st.cond = _AsyncState()
-        self.waiting += 1
+        self.submitted += 1
         self.loop.call_soon_threadsafe(self._start, st)
 
     def route(self, st, ftype, flags, payload):
@@ -105,7 +113,7 @@ class AsyncApp:
 
     async def _serve(self, st):
         async with self.sem:
-            self.waiting -= 1
+            self.started += 1
             self.active += 1
             try:
                 await self._handle(st)

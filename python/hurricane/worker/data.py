@@ -12,7 +12,6 @@ requests are outstanding. Nothing in Python polls. Async views are handed to
 the event loop.
 """
 
-import itertools
 import socket
 import threading
 import time
@@ -52,8 +51,7 @@ class DataLane:
         self.idle = []
         self.nthreads = 0
         self.seq = 0
-        self.started = itertools.count()
-        self.finished = itertools.count()
+        self.active = 0  # sync views running, guarded by mu
         self.closed = threading.Event()
         self.local = threading.local()
 
@@ -90,12 +88,10 @@ class DataLane:
     # ---- statistics for the control lane
 
     def stats(self):
-        started = _peek(self.started)
-        finished = _peek(self.finished)
         app = self.async_app
         return {
             "pending": len(self.pending) + (app.waiting if app else 0),
-            "active": max(0, started - finished) + (app.active if app else 0),
+            "active": self.active + (app.active if app else 0),
             "threads": self.nthreads,
         }
 
@@ -167,16 +163,17 @@ class DataLane:
                 except IndexError:
                     break
                 self.seq += 1
-                me.busy = self.seq
-                next(self.started)
+                with self.mu:
+                    me.busy = self.seq
+                    self.active += 1
                 try:
                     self.sync_app.run(st, True)
                 finally:
-                    next(self.finished)
                     self.streams.pop(st.sid, None)
-                with self.mu:
-                    me.busy = 0
-                    still = self.leader is me
+                    with self.mu:
+                        me.busy = 0
+                        self.active -= 1
+                        still = self.leader is me
                 if not still:
                     self.flush()
                     return
@@ -248,11 +245,6 @@ class DataLane:
             t = self.leader
             if t is not None and t.busy:
                 self._promote_locked()
-
-
-def _peek(counter):
-    # itertools.count's repr is "count(N)"; reading it does not advance it.
-    return int(repr(counter)[6:-1])
 
 
 def connect(path):
