@@ -27,7 +27,18 @@ const (
 	annBootstrap = "hurricane/bootstrap" // resolved before Python runs
 	annEnv       = "hurricane/env"       // environment variable, if not HURRICANE_<NAME>
 	annNoConfig  = "hurricane/no-config" // only ever from the command line
+	annNoLegacy  = "hurricane/no-legacy" // the unprefixed name means something else
 )
+
+// markNoLegacy stops a flag from reading its unprefixed 1.6.2 setting, for
+// names Django itself uses: DEBUG no longer means --debug.
+func markNoLegacy(fs *pflag.FlagSet, names ...string) {
+	for _, n := range names {
+		_ = fs.SetAnnotation(n, annNoLegacy, []string{"true"})
+	}
+}
+
+func hasLegacy(f *pflag.Flag) bool { return len(f.Annotations[annNoLegacy]) == 0 }
 
 func markBootstrap(fs *pflag.FlagSet, names ...string) {
 	for _, n := range names {
@@ -105,7 +116,10 @@ func (r *configResolver) settingNames() []string {
 		if isBootstrap(f) || !isConfigurable(f) {
 			return
 		}
-		names = append(names, settingName(f.Name), legacyName(f.Name))
+		names = append(names, settingName(f.Name))
+		if hasLegacy(f) {
+			names = append(names, legacyName(f.Name))
+		}
 	})
 	sort.Strings(names)
 	return names
@@ -123,7 +137,7 @@ func (r *configResolver) apply(settings map[string]any, log *slog.Logger) error 
 		switch {
 		case hasKey(settings, prefixed):
 			err = setFlagFromSetting(f, settings[prefixed], "Django setting "+prefixed)
-		case hasKey(settings, legacy):
+		case hasLegacy(f) && hasKey(settings, legacy):
 			log.Warn("deprecated setting name", "setting", legacy, "use", prefixed)
 			err = setFlagFromSetting(f, settings[legacy], "Django setting "+legacy)
 		case r.env.IsSet(envName(f)):

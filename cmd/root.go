@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/hurricane-run/hurricane/serve"
 )
 
 // Exit codes, for every command (SPEC: one table).
@@ -140,3 +142,11 @@ func signalContext() (context.Context, context.CancelFunc) {
 type signalError struct{ sig os.Signal }
 
 func (e signalError) Error() string { return "received " + e.sig.String() }
+
+// Unwrap makes SIGINT (Ctrl-C) an interruption: shutdown skips the delay.
+func (e signalError) Unwrap() error {
+	if e.sig == os.Interrupt {
+		return serve.ErrInterrupted
+	}
+	return nil
+}

@@ -7,10 +7,14 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
+	"log/slog"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/hurricane-run/hurricane/probe"
 	"github.com/hurricane-run/hurricane/serve"
+	"github.com/hurricane-run/hurricane/webhook"
 	"github.com/hurricane-run/hurricane/worker"
 )
 
@@ -30,10 +34,26 @@ type serveOptions struct {
 	maxBufferSize     int
 	forwardedAllowIPs []string
 
+	probePort       int
+	startupProbe    string
+	readinessProbe  string
+	livenessProbe   string
+	noProbe         bool
+	reqQueueLen     int
+	maxLifetime     int
+	checkTimeout    time.Duration
+	readinessDBs    []string
+	debug           bool
+	commands        []string
+	checkMigrations bool
+	applyMigrations bool
+	skipChecks      bool
+	webhookURL      string
+	shutdownDelay   time.Duration
+	shutdownTimeout time.Duration
+
 	resolver *configResolver
 }
-
-const shutdownTimeout = 20 * time.Second
 
 func defaultWorkers() int { return min(32, runtime.NumCPU()+4) }
 
@@ -70,8 +90,32 @@ func newServeCmd(f *factory) *cobra.Command {
 	fs.Int64Var(&o.maxBodySize, "max-body-size", 100<<20, "largest request body in bytes; larger get 413 (0: no limit)")
 	fs.IntVar(&o.maxBufferSize, "max-buffer-size", 100<<20, "bytes of one request body held in memory at once")
 	fs.StringSliceVar(&o.forwardedAllowIPs, "forwarded-allow-ips", []string{"127.0.0.1"}, "proxies whose X-Forwarded-For/-Proto are trusted (IPs or CIDRs, * for all)")
+	addProbeFlags(fs, o)
+	fs.StringArrayVar(&o.commands, "command", nil, "management command with its arguments to run before serving (repeatable, in order)")
+	fs.BoolVar(&o.checkMigrations, "check-migrations", false, "wait for the database and for no pending migrations before serving")
+	fs.BoolVar(&o.applyMigrations, "check-migrations-apply", false, "like --check-migrations, but apply them (under a PostgreSQL advisory lock)")
+	fs.BoolVar(&o.skipChecks, "skip-checks", false, "skip Django's system checks at startup")
+	fs.StringVar(&o.webhookURL, "webhook-url", "", "URL that receives startup, liveness and readiness webhooks")
+	durationVar(fs, &o.shutdownDelay, "shutdown-delay", 5*time.Second, "after SIGTERM, keep serving this long (with Connection: close) before draining")
+	durationVar(fs, &o.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long in-flight requests may take to finish at shutdown")
 	addBootstrapFlags(c, o)
 	return c
+}
+
+// addProbeFlags adds the probe server's flags.
+func addProbeFlags(fs *pflag.FlagSet, o *serveOptions) {
+	fs.IntVar(&o.probePort, "probe-port", 0, "probe server port; equal to --port serves probes on the app port")
+	fs.Lookup("probe-port").DefValue = "port+1"
+	fs.StringVar(&o.startupProbe, "startup-probe", "/startup", "startup probe path")
+	fs.StringVar(&o.readinessProbe, "readiness-probe", "/ready", "readiness probe path")
+	fs.StringVar(&o.livenessProbe, "liveness-probe", "/alive", "liveness probe path")
+	fs.BoolVar(&o.noProbe, "no-probe", false, "run no probe server")
+	fs.IntVar(&o.reqQueueLen, "req-queue-len", 10, "readiness fails while this many requests wait for a view")
+	fs.IntVar(&o.maxLifetime, "max-lifetime", 0, "liveness fails once more than this many requests were served (0: never)")
+	durationVar(fs, &o.checkTimeout, "check-timeout", time.Second, "how long probes wait for a worker's checks")
+	fs.StringSliceVar(&o.readinessDBs, "readiness-databases", nil, "database aliases readiness checks with SELECT 1 (default all)")
+	fs.BoolVar(&o.debug, "debug", false, "verbose diagnostics: details in probe bodies, debug logs")
+	markNoLegacy(fs, "debug")
 }
 
 // addBootstrapFlags adds the flags resolved before Python runs.
@@ -108,49 +152,71 @@ func runServe(ctx context.Context, f *factory, o *serveOptions) error {
 	}
 	defer pool.Close()
 
-	snapshot, err := pool.Snapshot(ctx, o.resolver.settingNames())
+	setup, err := pool.Setup(ctx)
 	if err != nil {
+		return startupError(ctx, err)
+	}
+	snapshot, err := setup.Settings(ctx, append(o.resolver.settingNames(), "HURRICANE_VERSION"))
+	if err != nil {
+		setup.Stop(5 * time.Second)
 		return startupError(ctx, err)
 	}
 	if err := o.resolver.apply(snapshot, log); err != nil {
+		setup.Stop(5 * time.Second)
 		return err
 	}
 	if err := o.validate(); err != nil {
+		setup.Stop(5 * time.Second)
 		return err
 	}
-	srv, err := serve.New(serve.Config{
-		Port:              o.port,
-		Interface:         o.iface,
-		MaxBodySize:       o.maxBodySize,
-		MaxBufferSize:     o.maxBufferSize,
-		ForwardedAllowIPs: o.forwardedAllowIPs,
-		ShutdownTimeout:   shutdownTimeout,
-	}, pool, log)
-	if err != nil {
-		return &usageError{err}
+	if o.debug && !o.resolver.flags.Changed("log-level") && f.getenv("HURRICANE_LOG_LEVEL") == "" {
+		o.log.level.level = slog.LevelDebug
+		log = newLogger(f.stderr, &o.log)
 	}
-	log.Info("starting workers", "processes", o.processes, "threads", o.workers, "settings", settings, "python", pool.Python())
-	if err := pool.Start(ctx, worker.Sizing{
-		Processes:     o.processes,
-		Threads:       o.workers,
-		AsyncLimit:    o.maxAsync,
-		MaxBufferSize: o.maxBufferSize,
-	}); err != nil {
-		return startupError(ctx, err)
-	}
+	version, _ := snapshot["HURRICANE_VERSION"].(string)
+	return serve.Run(ctx, o.serveOptions(version), pool, setup, log)
+}
 
-	poolCtx, stopPool := context.WithCancel(context.Background())
-	g, gctx := errgroup.WithContext(poolCtx)
-	g.Go(func() error { return pool.Run(gctx) })
-	serveErr := srv.Run(ctx)
-	stopPool() // no more replacements while the workers stop
-	_ = g.Wait()
-	pool.Shutdown(context.Background(), shutdownTimeout)
-	if serveErr != nil {
-		return serveErr
+func (o *serveOptions) serveOptions(version string) serve.Options {
+	probePort := o.probePort
+	if probePort == 0 {
+		probePort = o.port + 1
 	}
-	log.Info("shut down")
-	return nil
+	return serve.Options{
+		HTTP: serve.Config{
+			Port:              o.port,
+			Interface:         o.iface,
+			MaxBodySize:       o.maxBodySize,
+			MaxBufferSize:     o.maxBufferSize,
+			ForwardedAllowIPs: o.forwardedAllowIPs,
+			ShutdownTimeout:   o.shutdownTimeout,
+		},
+		Probe: probe.Config{
+			Port:          probePort,
+			Interface:     o.iface,
+			StartupPath:   o.startupProbe,
+			ReadinessPath: o.readinessProbe,
+			LivenessPath:  o.livenessProbe,
+			ReqQueueLen:   o.reqQueueLen,
+			MaxLifetime:   o.maxLifetime,
+			CheckTimeout:  o.checkTimeout,
+			Debug:         o.debug,
+			Databases:     o.readinessDBs,
+		},
+		NoProbe:         o.noProbe,
+		SkipChecks:      o.skipChecks,
+		Commands:        o.commands,
+		CheckMigrations: o.checkMigrations,
+		ApplyMigrations: o.applyMigrations,
+		ShutdownDelay:   o.shutdownDelay,
+		Sizing: worker.Sizing{
+			Processes:     o.processes,
+			Threads:       o.workers,
+			AsyncLimit:    o.maxAsync,
+			MaxBufferSize: o.maxBufferSize,
+		},
+		Webhook: webhook.Config{URL: o.webhookURL, Version: version},
+	}
 }
 
 // startupError turns a startup failure caused by a signal into a clean exit.
@@ -176,6 +242,14 @@ func (o *serveOptions) validate() error {
 		return usagef("--max-body-size must not be negative (0 means no limit)")
 	case o.maxBufferSize < 1:
 		return usagef("--max-buffer-size must be at least 1 byte, got %d", o.maxBufferSize)
+	case o.probePort < 0 || o.probePort > 65535 || (o.probePort == 0 && o.port == 65535):
+		return usagef("--probe-port %d is not a TCP port (1-65535)", o.probePort)
+	case o.reqQueueLen < 0:
+		return usagef("--req-queue-len must not be negative")
+	case o.maxLifetime < 0:
+		return usagef("--max-lifetime must not be negative (0 means no limit)")
+	case o.checkTimeout <= 0:
+		return usagef("--check-timeout must be positive")
 	}
 	return nil
 }

@@ -12,7 +12,52 @@ const (
 	OpSettings Op = 3 // snapshot of the named Django settings
 	OpShutdown Op = 4 // finish in-flight work, run lifespan shutdown, exit
 	OpSpill    Op = 5 // no progress seen: hand leadership on if a view blocks; no answer
+	OpChecks   Op = 6 // Django system checks: CheckArgs → CheckResult
+	OpDatabase Op = 7 // SELECT 1 on databases: DatabaseArgs → DatabaseResult
+	OpMigrate  Op = 8 // count unapplied migrations → MigrationResult
 )
+
+// CheckArgs selects the Django system checks to run.
+type CheckArgs struct {
+	Tags      []string `json:"tags,omitempty"`
+	Deploy    bool     `json:"deploy"`
+	Databases []string `json:"databases,omitempty"`
+	FailLevel string   `json:"fail_level,omitempty"`
+}
+
+// CheckMessage is one finding, as Django's CheckMessage.
+type CheckMessage struct {
+	Level    int     `json:"level"`
+	LevelTag string  `json:"level_tag"`
+	ID       string  `json:"id"`
+	Msg      string  `json:"msg"`
+	Obj      string  `json:"obj"`
+	Hint     *string `json:"hint"`
+	Text     string  `json:"text"` // formatted as manage.py check prints it
+	Serious  bool    `json:"serious"`
+}
+
+// CheckResult is the OpChecks answer; Failed when a finding reaches the
+// fail level.
+type CheckResult struct {
+	Messages []CheckMessage `json:"messages"`
+	Failed   bool           `json:"failed"`
+}
+
+// DatabaseArgs narrows the aliases; empty means every configured database.
+type DatabaseArgs struct {
+	Aliases []string `json:"aliases,omitempty"`
+}
+
+// DatabaseResult maps each failing alias to its error.
+type DatabaseResult struct {
+	Errors map[string]string `json:"errors"`
+}
+
+// MigrationResult counts unapplied migrations over every database.
+type MigrationResult struct {
+	Pending int `json:"pending"`
+}
 
 // Control answer status codes.
 const (

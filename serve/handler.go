@@ -42,7 +42,22 @@ type exchange struct {
 }
 
 func (s *Server) handle(ctx *fasthttp.RequestCtx) {
+	if s.probes != nil && s.probes.Handle(ctx) {
+		return
+	}
 	x := &exchange{srv: s, started: time.Now(), conn: ctx.Conn()}
+	if s.state != nil {
+		if !s.state.IsStarted() {
+			// Probes share this port and startup has not finished.
+			ctx.Response.Header.Set("Retry-After", "1")
+			x.reject(ctx, fasthttp.StatusServiceUnavailable, "Service Unavailable")
+			return
+		}
+		if s.state.IsShuttingDown() {
+			// Clients reconnect elsewhere while this pod drains.
+			ctx.SetConnectionClose()
+		}
+	}
 	var r protocol.Request
 	hs := make([]protocol.Header, 0, 16)
 	var xff []byte
@@ -224,7 +239,11 @@ func (x *exchange) bodyErrorStatus() int {
 
 // reject answers without the app.
 func (x *exchange) reject(ctx *fasthttp.RequestCtx, status int, msg string) {
+	retry := ctx.Response.Header.Peek("Retry-After")
 	ctx.Response.Reset()
+	if len(retry) > 0 {
+		ctx.Response.Header.SetBytesV("Retry-After", retry)
+	}
 	ctx.SetStatusCode(status)
 	ctx.SetContentType("text/plain; charset=utf-8")
 	ctx.SetBodyString(msg)

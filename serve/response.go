@@ -187,6 +187,9 @@ func (b *responseBody) Close() error {
 
 // logAccess writes the access log line of one request.
 func (s *Server) logAccess(x *exchange, status int, size int64, slot int) {
+	if s.state != nil {
+		s.state.Served(time.Since(x.started))
+	}
 	level := slog.LevelInfo
 	s.access.LogAttrs(context.Background(), level, "request",
 		slog.String("method", x.method),

@@ -11,6 +11,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/hurricane-run/hurricane/probe"
 	"github.com/hurricane-run/hurricane/worker"
 )
 
@@ -63,6 +64,8 @@ type Server struct {
 	forwarded *trustedPeers
 	srv       *fasthttp.Server
 	chunk     int
+	state     *probe.State  // may be nil in tests
+	probes    *probe.Server // set when probes share the app port
 }
 
 // New builds the server; Run starts it.
@@ -105,27 +108,50 @@ func (s *Server) Addr() string {
 	return net.JoinHostPort(s.cfg.Interface, strconv.Itoa(s.cfg.Port))
 }
 
-// Run serves until ctx ends, then stops accepting and waits for in-flight
-// requests up to the shutdown timeout.
-func (s *Server) Run(ctx context.Context) error {
+// Listen binds the app port.
+func (s *Server) Listen() (net.Listener, error) {
 	ln, err := net.Listen("tcp", s.Addr())
 	if err != nil {
-		return fmt.Errorf("listen on %s (is another server using the port? pass --port): %w", s.Addr(), err)
+		return nil, fmt.Errorf("listen on %s (is another server using the port? pass --port): %w", s.Addr(), err)
 	}
+	return ln, nil
+}
+
+// Serve answers requests on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
 	s.log.Info("serving", "address", ln.Addr().String())
+	return s.srv.Serve(ln)
+}
+
+// Shutdown stops accepting connections and waits for in-flight requests
+// until ctx ends; it returns ErrShutdownTimeout if some were cut off.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if err := s.srv.ShutdownWithContext(ctx); err != nil {
+		if ctx.Err() != nil {
+			return ErrShutdownTimeout
+		}
+		return err
+	}
+	return nil
+}
+
+// Run serves until ctx ends, then shuts down within the shutdown timeout.
+// It is the whole life of a server without the startup sequence (tests).
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := s.Listen()
+	if err != nil {
+		return err
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(ln) }()
+	go func() { errc <- s.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeoutCause(context.Background(), s.cfg.ShutdownTimeout, ErrShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
-	if err := s.srv.ShutdownWithContext(sctx); err != nil {
-		if errors.Is(context.Cause(sctx), ErrShutdownTimeout) {
-			return ErrShutdownTimeout
-		}
+	if err := s.Shutdown(sctx); err != nil {
 		return err
 	}
 	return <-errc

@@ -50,6 +50,7 @@ type Pool struct {
 	waiting  atomic.Int64        // requests waiting in Go for a worker
 	nextID   atomic.Uint32
 	restarts atomic.Int64
+	rotate   atomic.Uint32
 	wg       sync.WaitGroup
 }
 
@@ -368,22 +369,42 @@ func (pl *Pool) Shutdown(ctx context.Context, timeout time.Duration) {
 	wg.Wait()
 }
 
-// Snapshot starts a short-lived worker, reads the named Django settings that
-// are set, and stops it.
-func (pl *Pool) Snapshot(ctx context.Context, names []string) (map[string]any, error) {
+// Setup starts a short-lived worker with only a control lane, for the work
+// before serving: the settings snapshot, system checks, migration checks.
+// Stop it when done.
+func (pl *Pool) Setup(ctx context.Context) (*Process, error) {
 	p, err := pl.spawn(-1, "snapshot")
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		p.shutdown(ctx, 5*time.Second)
-	}()
 	if err := p.waitReady(ctx, pl.cfg.StartTimeout); err != nil {
 		return nil, err
 	}
-	out := map[string]any{}
-	if err := p.Control(ctx, protocol.OpSettings, map[string][]string{"names": names}, &out); err != nil {
-		return nil, fmt.Errorf("read django settings: %w", err)
+	return p, nil
+}
+
+// Snapshot reads the named Django settings with a short-lived worker.
+func (pl *Pool) Snapshot(ctx context.Context, names []string) (map[string]any, error) {
+	p, err := pl.Setup(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	defer p.Stop(5 * time.Second)
+	return p.Settings(ctx, names)
+}
+
+// Next returns a ready worker, rotating among them, for control operations
+// such as health checks.
+func (pl *Pool) Next() *Process {
+	ws := pl.Workers()
+	if len(ws) == 0 {
+		return nil
+	}
+	return ws[int(pl.rotate.Add(1))%len(ws)]
+}
+
+// Kill stops a worker at once; the supervisor replaces it.
+func (pl *Pool) Kill(p *Process, reason string) {
+	pl.log.Error("killing worker", "worker", p.slot, "pid", p.pid, "reason", reason)
+	p.kill()
 }

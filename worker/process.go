@@ -30,6 +30,22 @@ func (e *StartError) Error() string {
 	return e.Msg + "; " + e.Hint
 }
 
+// ControlError is an operation that failed inside the worker.
+type ControlError struct {
+	Slot      int    `json:"-"`
+	Message   string `json:"error"`
+	Kind      string `json:"kind"` // "database" when the database is unreachable
+	Traceback string `json:"traceback"`
+}
+
+func (e *ControlError) Error() string { return e.Message }
+
+// IsDatabase reports whether the database could not be reached.
+func (e *ControlError) IsDatabase() bool { return e.Kind == "database" }
+
+// ErrControlTimeout means the worker did not answer a control operation in time.
+var ErrControlTimeout = errors.New("worker did not answer in time")
+
 // Process is one Python worker process and its two lanes.
 type Process struct {
 	slot  int
@@ -255,11 +271,9 @@ func (p *Process) Control(ctx context.Context, op protocol.Op, args, out any) er
 	select {
 	case a := <-ch:
 		if a.status != protocol.StatusOK {
-			var e struct {
-				Error string `json:"error"`
-			}
-			_ = json.Unmarshal(a.body, &e)
-			return fmt.Errorf("worker %d: %s", p.slot, e.Error)
+			e := &ControlError{Slot: p.slot}
+			_ = json.Unmarshal(a.body, e)
+			return e
 		}
 		if out != nil {
 			return json.Unmarshal(a.body, out)
@@ -268,9 +282,45 @@ func (p *Process) Control(ctx context.Context, op protocol.Op, args, out any) er
 	case <-p.exited:
 		return fmt.Errorf("worker %d: %w", p.slot, errLaneClosed)
 	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("worker %d: %w", p.slot, ErrControlTimeout)
+		}
 		return fmt.Errorf("worker %d control lane: %w", p.slot, context.Cause(ctx))
 	}
 }
+
+// Checks runs Django system checks in the worker.
+func (p *Process) Checks(ctx context.Context, args protocol.CheckArgs) (protocol.CheckResult, error) {
+	var r protocol.CheckResult
+	err := p.Control(ctx, protocol.OpChecks, args, &r)
+	return r, err
+}
+
+// Databases runs SELECT 1 on the databases and returns the failing ones.
+func (p *Process) Databases(ctx context.Context, aliases []string) (map[string]string, error) {
+	var r protocol.DatabaseResult
+	err := p.Control(ctx, protocol.OpDatabase, protocol.DatabaseArgs{Aliases: aliases}, &r)
+	return r.Errors, err
+}
+
+// PendingMigrations counts unapplied migrations.
+func (p *Process) PendingMigrations(ctx context.Context) (int, error) {
+	var r protocol.MigrationResult
+	err := p.Control(ctx, protocol.OpMigrate, nil, &r)
+	return r.Pending, err
+}
+
+// Settings reads the named Django settings that are set.
+func (p *Process) Settings(ctx context.Context, names []string) (map[string]any, error) {
+	out := map[string]any{}
+	if err := p.Control(ctx, protocol.OpSettings, map[string][]string{"names": names}, &out); err != nil {
+		return nil, fmt.Errorf("read django settings: %w", err)
+	}
+	return out, nil
+}
+
+// Stop shuts the worker down, killing it after timeout.
+func (p *Process) Stop(timeout time.Duration) { p.shutdown(context.Background(), timeout) }
 
 // Stats asks the worker for its part of the request queue.
 func (p *Process) Stats(ctx context.Context) (protocol.Stats, error) {

@@ -57,12 +57,28 @@ TEMPLATES = [
 WSGI_APPLICATION = "demo.wsgi.application"
 ASGI_APPLICATION = "demo.asgi.application"
 
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("DEMO_DB_PATH", BASE_DIR / "db.sqlite3"),
+# SQLite by default. DEMO_DB_ENGINE=postgres switches to PostgreSQL (the
+# end-to-end tests run a throwaway server with scripts/pg); connect_timeout
+# makes an unreachable server fail fast instead of hanging a worker.
+if os.environ.get("DEMO_DB_ENGINE") == "postgres":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": os.environ.get("DEMO_PG_HOST", "127.0.0.1"),
+            "PORT": os.environ.get("DEMO_PG_PORT", "5432"),
+            "NAME": os.environ.get("DEMO_PG_NAME", "hurricane"),
+            "USER": os.environ.get("DEMO_PG_USER", "postgres"),
+            "PASSWORD": "",
+            "OPTIONS": {"connect_timeout": 2},
+        }
     }
-}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("DEMO_DB_PATH", BASE_DIR / "db.sqlite3"),
+        }
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -7,11 +7,12 @@ GIL gets it within the 5 ms switch interval); only a hung worker does not.
 
 import json
 import os
+import queue
 import threading
 import time
 import traceback
 
-from . import log, protocol
+from . import checks, log, protocol
 
 
 class ControlLane:
@@ -20,9 +21,20 @@ class ControlLane:
         self.worker = worker
         self.frames = protocol.FrameBuffer()
         self.send_mu = threading.Lock()
+        self.slow = queue.Queue()
 
     def start(self):
         threading.Thread(target=self.run, name="hurricane-control", daemon=True).start()
+        threading.Thread(target=self._run_slow, name="hurricane-checks", daemon=True).start()
+
+    def _run_slow(self):
+        """Checks, database and migration queries, one at a time."""
+        while True:
+            rid, fn, args = self.slow.get()
+            try:
+                self.reply(rid, protocol.STATUS_OK, fn(**args))
+            except Exception as exc:
+                self.reply(rid, protocol.STATUS_ERROR, checks.describe_exception(exc))
 
     def run(self):
         while True:
@@ -57,6 +69,12 @@ class ControlLane:
                 self.reply(rid, protocol.STATUS_OK, self.worker.stats())
             elif op == protocol.OP_SETTINGS:
                 self.reply(rid, protocol.STATUS_OK, settings_snapshot(args.get("names", [])))
+            elif op == protocol.OP_CHECKS:
+                self.slow.put((rid, checks.run_checks, args))
+            elif op == protocol.OP_DATABASE:
+                self.slow.put((rid, checks.check_databases, args))
+            elif op == protocol.OP_MIGRATE:
+                self.slow.put((rid, checks.pending_migrations, args))
             elif op == protocol.OP_SHUTDOWN:
                 self.shutdown(rid, float(args.get("timeout", 10)))
             else:

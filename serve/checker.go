@@ -1,0 +1,90 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+
+	"github.com/hurricane-run/hurricane/probe"
+	"github.com/hurricane-run/hurricane/protocol"
+	"github.com/hurricane-run/hurricane/worker"
+)
+
+// missesBeforeKill is how many control-lane deadlines in a row a worker may
+// miss before it is treated as hung and replaced.
+const missesBeforeKill = 3
+
+// poolChecker runs the probes' checks on the workers, rotating among them.
+type poolChecker struct {
+	pool   *worker.Pool
+	mu     sync.Mutex
+	misses map[*worker.Process]int
+}
+
+var _ probe.Checker = (*poolChecker)(nil)
+
+func newPoolChecker(pool *worker.Pool) *poolChecker {
+	return &poolChecker{pool: pool, misses: map[*worker.Process]int{}}
+}
+
+func (c *poolChecker) Check(ctx context.Context, tag string) error {
+	p := c.pool.Next()
+	if p == nil {
+		return probe.ErrCheckTimeout
+	}
+	res, err := p.Checks(ctx, protocol.CheckArgs{Tags: []string{tag}, Deploy: true})
+	if err = c.outcome(p, err); err != nil {
+		return err
+	}
+	if res.Failed {
+		var texts []string
+		for _, m := range res.Messages {
+			if m.Serious {
+				texts = append(texts, m.Text)
+			}
+		}
+		return &probe.CheckFailure{Detail: strings.Join(texts, "; ")}
+	}
+	return nil
+}
+
+func (c *poolChecker) CheckDatabases(ctx context.Context, aliases []string) (map[string]string, error) {
+	p := c.pool.Next()
+	if p == nil {
+		return nil, probe.ErrCheckTimeout
+	}
+	errs, err := p.Databases(ctx, aliases)
+	return errs, c.outcome(p, err)
+}
+
+func (c *poolChecker) QueueLength(ctx context.Context) (int, error) {
+	n, err := c.pool.QueueLength(ctx)
+	if errors.Is(err, worker.ErrControlTimeout) {
+		return 0, probe.ErrCheckTimeout
+	}
+	return n, err
+}
+
+// outcome counts missed deadlines and replaces a worker that keeps missing.
+func (c *poolChecker) outcome(p *worker.Process, err error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err == nil {
+		delete(c.misses, p)
+		return nil
+	}
+	var ce *worker.ControlError
+	if errors.As(err, &ce) {
+		delete(c.misses, p)
+		return &probe.CheckFailure{Detail: ce.Message}
+	}
+	if errors.Is(err, worker.ErrControlTimeout) {
+		c.misses[p]++
+		if c.misses[p] >= missesBeforeKill {
+			delete(c.misses, p)
+			c.pool.Kill(p, "its control lane missed the check deadline repeatedly")
+		}
+	}
+	return probe.ErrCheckTimeout
+}
