@@ -42,6 +42,7 @@ type CheckMessage struct {
 type CheckResult struct {
 	Messages []CheckMessage `json:"messages"`
 	Failed   bool           `json:"failed"`
+	Silenced int            `json:"silenced"`
 }
 
 // DatabaseArgs narrows the aliases; empty means every configured database.

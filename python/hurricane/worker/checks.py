@@ -23,8 +23,10 @@ def run_checks(tags=None, deploy=False, databases=None, fail_level="ERROR"):
     )
     out = []
     failed = False
+    silenced = 0
     for m in messages:
         if m.is_silenced():
+            silenced += 1
             continue
         serious = m.level >= level
         failed = failed or serious
@@ -38,7 +40,7 @@ def run_checks(tags=None, deploy=False, databases=None, fail_level="ERROR"):
             "text": str(m),
             "serious": serious,
         })
-    return {"messages": out, "failed": failed}
+    return {"messages": out, "failed": failed, "silenced": silenced}
 
 
 def _level_tag(level):
