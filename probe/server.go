@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -144,7 +145,11 @@ func (s *Server) match(path []byte) string {
 
 // Handle answers the request if it is a probe and reports whether it was.
 func (s *Server) Handle(ctx *fasthttp.RequestCtx) bool {
-	which := s.match(ctx.Path())
+	path := ctx.URI().PathOriginal() // unnormalised: "/alive//" is not "/alive"
+	if i := bytes.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	which := s.match(path)
 	if which == "" {
 		return false
 	}

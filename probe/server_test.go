@@ -1,0 +1,165 @@
+package probe
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+type fakeChecker struct {
+	mu       sync.Mutex
+	checkErr map[string]error
+	dbErrs   map[string]string
+	queue    int
+}
+
+func (f *fakeChecker) Check(_ context.Context, tag string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.checkErr[tag]
+}
+
+func (f *fakeChecker) CheckDatabases(context.Context, []string) (map[string]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.dbErrs, nil
+}
+
+func (f *fakeChecker) QueueLength(context.Context) (int, error) { return f.queue, nil }
+
+func call(s *Server, method, path string) (int, string, *fasthttp.Response) {
+	var ctx fasthttp.RequestCtx
+	ctx.Request.Header.SetMethod(method)
+	ctx.Request.SetRequestURI(path)
+	if !s.Handle(&ctx) {
+		return 404, "", nil
+	}
+	return ctx.Response.StatusCode(), string(ctx.Response.Body()), &ctx.Response
+}
+
+func newTestServer(cfg Config, ck *fakeChecker) (*Server, *State, *[]string) {
+	var flips []string
+	var mu sync.Mutex
+	if cfg.StartupPath == "" {
+		cfg.StartupPath, cfg.ReadinessPath, cfg.LivenessPath = "/startup", "/ready", "/alive"
+	}
+	st := NewState()
+	s := New(cfg, st, ck, func(p string, healthy bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		flips = append(flips, p+map[bool]string{true: "+", false: "-"}[healthy])
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return s, st, &flips
+}
+
+func TestProbeTable(t *testing.T) {
+	cases := []struct {
+		name       string
+		started    bool
+		shutdown   bool
+		cfg        Config
+		ck         fakeChecker
+		served     int
+		path       string
+		wantStatus int
+		wantBody   string
+	}{
+		{name: "startup before start", path: "/startup", wantStatus: 400},
+		{name: "ready before start", path: "/ready", wantStatus: 400},
+		{name: "alive before start", path: "/alive", wantStatus: 400},
+		{name: "startup", started: true, path: "/startup", wantStatus: 200, wantBody: "Startup was finished "},
+		{name: "ready", started: true, path: "/ready", wantStatus: 200},
+		{name: "alive", started: true, path: "/alive", wantStatus: 200, wantBody: "alive"},
+		{name: "alive with requests", started: true, served: 2, path: "/alive", wantStatus: 200, wantBody: "Average response time: "},
+		{name: "liveness check error", started: true, ck: fakeChecker{checkErr: map[string]error{"liveness": &CheckFailure{"boom"}}}, path: "/alive", wantStatus: 500, wantBody: "check error"},
+		{name: "liveness check error debug", started: true, cfg: Config{Debug: true}, ck: fakeChecker{checkErr: map[string]error{"liveness": &CheckFailure{"boom"}}}, path: "/alive", wantStatus: 500, wantBody: "django check error: boom"},
+		{name: "readiness check error", started: true, ck: fakeChecker{checkErr: map[string]error{"readiness": &CheckFailure{"boom"}}}, path: "/ready", wantStatus: 500, wantBody: "check error"},
+		{name: "check timeout", started: true, ck: fakeChecker{checkErr: map[string]error{"liveness": ErrCheckTimeout}}, path: "/alive", wantStatus: 500, wantBody: "check timeout"},
+		{name: "database error", started: true, ck: fakeChecker{dbErrs: map[string]string{"default": "down"}}, path: "/ready", wantStatus: 500, wantBody: "database error"},
+		{name: "liveness ignores databases", started: true, ck: fakeChecker{dbErrs: map[string]string{"default": "down"}}, path: "/alive", wantStatus: 200},
+		{name: "queue full", started: true, ck: fakeChecker{queue: 10}, path: "/ready", wantStatus: 400},
+		{name: "queue len 0", started: true, cfg: Config{ReqQueueLen: -1}, path: "/ready", wantStatus: 200},
+		{name: "max lifetime not yet", started: true, cfg: Config{MaxLifetime: 3}, served: 3, path: "/alive", wantStatus: 200},
+		{name: "max lifetime exceeded", started: true, cfg: Config{MaxLifetime: 3}, served: 4, path: "/alive", wantStatus: 400},
+		{name: "shutting down ready", started: true, shutdown: true, path: "/ready", wantStatus: 503},
+		{name: "shutting down alive", started: true, shutdown: true, path: "/alive", wantStatus: 200},
+		{name: "shutting down startup", started: true, shutdown: true, path: "/startup", wantStatus: 200},
+		{name: "trailing slash", started: true, path: "/alive/", wantStatus: 200},
+		{name: "double slash is not a probe", started: true, path: "/alive//", wantStatus: 404},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			switch c.cfg.ReqQueueLen {
+			case 0:
+				c.cfg.ReqQueueLen = 10
+			case -1:
+				c.cfg.ReqQueueLen = 0
+				c.wantStatus = 400 // 0 >= 0: --req-queue-len 0 always sheds
+			}
+			ck := c.ck
+			s, st, _ := newTestServer(c.cfg, &ck)
+			if c.started {
+				st.Started()
+			}
+			for range c.served {
+				st.Served(time.Millisecond)
+			}
+			if c.shutdown {
+				st.ShutDown()
+			}
+			status, body, resp := call(s, "GET", c.path)
+			if status != c.wantStatus || !strings.HasPrefix(body, c.wantBody) {
+				t.Fatalf("%s: %d %q, want %d %q", c.path, status, body, c.wantStatus, c.wantBody)
+			}
+			if resp != nil && string(resp.Header.Peek("Cache-Control")) != "no-store, no-cache, must-revalidate, max-age=0" {
+				t.Fatalf("Cache-Control = %q", resp.Header.Peek("Cache-Control"))
+			}
+		})
+	}
+}
+
+func TestProbeMethods(t *testing.T) {
+	s, st, _ := newTestServer(Config{ReqQueueLen: 10}, &fakeChecker{})
+	st.Started()
+	for method, want := range map[string]int{"GET": 200, "HEAD": 200, "POST": 200, "PUT": 405, "DELETE": 405} {
+		if status, _, _ := call(s, method, "/alive"); status != want {
+			t.Errorf("%s: %d, want %d", method, status, want)
+		}
+	}
+}
+
+func TestCleanPath(t *testing.T) {
+	for in, want := range map[string]string{"probe": "/probe", "/probe/": "/probe", "//x": "/x", " /a b": "/ab", "": "/"} {
+		if got := CleanPath(in); got != want {
+			t.Errorf("CleanPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestFlipsNotifyOncePerChange(t *testing.T) {
+	ck := &fakeChecker{}
+	s, st, flips := newTestServer(Config{ReqQueueLen: 10}, ck)
+	st.Started()
+	call(s, "GET", "/ready")
+	call(s, "GET", "/ready")
+	ck.mu.Lock()
+	ck.checkErr = map[string]error{"readiness": &CheckFailure{"x"}}
+	ck.mu.Unlock()
+	call(s, "GET", "/ready")
+	call(s, "GET", "/ready")
+	ck.mu.Lock()
+	ck.checkErr = nil
+	ck.mu.Unlock()
+	call(s, "GET", "/ready")
+	call(s, "GET", "/alive")
+	got := strings.Join(*flips, " ")
+	if got != "readiness+ readiness- readiness+ liveness+" {
+		t.Fatalf("flips = %q", got)
+	}
+}
