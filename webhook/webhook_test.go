@@ -291,6 +291,9 @@ func TestAllAttemptsFail(t *testing.T) {
 			var hits atomic.Int32
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				hits.Add(1)
+				// Read the body to its end: only then does the server notice
+				// the client hanging up and cancel r.Context().
+				_, _ = io.ReadAll(r.Body)
 				c.handler(w, r)
 			}))
 			wantHits := int32(3)
@@ -328,6 +331,7 @@ func TestHangingReceiver(t *testing.T) {
 	got := make(chan struct{}, 16)
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
 		got <- struct{}{}
 		select {
 		case <-release:
@@ -471,8 +475,9 @@ func TestFlushAfterRunDeliversLeftovers(t *testing.T) {
 	var mu sync.Mutex
 	var seen []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
 		var p payload
-		_ = json.NewDecoder(r.Body).Decode(&p)
+		_ = json.Unmarshal(body, &p)
 		mu.Lock()
 		seen = append(seen, p.Traceback)
 		mu.Unlock()
