@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,15 +30,20 @@ type Config struct {
 	Databases     []string // aliases readiness checks; empty: all
 }
 
-// Checker runs what the probes need on the workers.
+// Checker runs a probe's checks on a worker.
 type Checker interface {
-	// Check runs the Django checks with tag; a failing check returns a
-	// *CheckFailure, an unanswered control lane ErrCheckTimeout.
-	Check(ctx context.Context, tag string) error
-	// CheckDatabases runs SELECT 1 on the aliases (all if empty) and
-	// returns the failing ones.
-	CheckDatabases(ctx context.Context, aliases []string) (map[string]string, error)
-	QueueLength(ctx context.Context) (int, error)
+	// Probe runs the Django checks tagged tag (deployment checks included)
+	// and, with databases, SELECT 1 on the aliases (all if empty), and
+	// measures the request queue. An unanswered control lane is
+	// ErrCheckTimeout.
+	Probe(ctx context.Context, tag string, databases bool, aliases []string) (Report, error)
+}
+
+// Report is what one probe learned.
+type Report struct {
+	Failure  string            // the serious check findings; empty when the checks pass
+	DBErrors map[string]string // failing database aliases
+	Queue    int               // request queue length
 }
 
 // CheckFailure is a tagged check that reported an error.
@@ -194,25 +200,20 @@ func (s *Server) withTimeout() (context.Context, context.CancelFunc) {
 func (s *Server) readiness() (int, string) {
 	ctx, cancel := s.withTimeout()
 	defer cancel()
-	if status, body, failed := s.runChecks(ctx, "readiness"); failed {
-		return status, body
-	}
-	errs, err := s.check.CheckDatabases(ctx, s.cfg.Databases)
-	if err != nil {
+	r, err := s.check.Probe(ctx, "readiness", true, s.cfg.Databases)
+	switch {
+	case err != nil:
 		return s.checkError(err)
-	}
-	if len(errs) > 0 {
-		aliases := make([]string, 0, len(errs))
-		for alias, e := range errs {
+	case r.Failure != "":
+		return s.detail("check error", "django check error: "+r.Failure)
+	case len(r.DBErrors) > 0:
+		aliases := make([]string, 0, len(r.DBErrors))
+		for alias, e := range r.DBErrors {
 			aliases = append(aliases, alias+": "+e)
 		}
+		sort.Strings(aliases)
 		return s.detail("database error", "django database error: "+strings.Join(aliases, "; "))
-	}
-	q, err := s.check.QueueLength(ctx)
-	if err != nil {
-		return s.checkError(err)
-	}
-	if q >= s.cfg.ReqQueueLen {
+	case r.Queue >= s.cfg.ReqQueueLen:
 		return fasthttp.StatusBadRequest, ""
 	}
 	return fasthttp.StatusOK, ""
@@ -221,8 +222,12 @@ func (s *Server) readiness() (int, string) {
 func (s *Server) liveness() (int, string) {
 	ctx, cancel := s.withTimeout()
 	defer cancel()
-	if status, body, failed := s.runChecks(ctx, "liveness"); failed {
-		return status, body
+	r, err := s.check.Probe(ctx, "liveness", false, nil)
+	switch {
+	case err != nil:
+		return s.checkError(err)
+	case r.Failure != "":
+		return s.detail("check error", "django check error: "+r.Failure)
 	}
 	served, avg := s.state.Requests()
 	if s.cfg.MaxLifetime > 0 && served > int64(s.cfg.MaxLifetime) {
@@ -231,19 +236,7 @@ func (s *Server) liveness() (int, string) {
 	if served == 0 {
 		return fasthttp.StatusOK, "alive"
 	}
-	q, err := s.check.QueueLength(ctx)
-	if err != nil {
-		return s.checkError(err)
-	}
-	return fasthttp.StatusOK, fmt.Sprintf("Average response time: %.2fms Request queue size: %d Rx", float64(avg.Microseconds())/1000, q)
-}
-
-func (s *Server) runChecks(ctx context.Context, tag string) (int, string, bool) {
-	if err := s.check.Check(ctx, tag); err != nil {
-		status, body := s.checkError(err)
-		return status, body, true
-	}
-	return 0, "", false
+	return fasthttp.StatusOK, fmt.Sprintf("Average response time: %.2fms Request queue size: %d Rx", float64(avg.Microseconds())/1000, r.Queue)
 }
 
 func (s *Server) checkError(err error) (int, string) {

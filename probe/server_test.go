@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"strings"
@@ -19,19 +20,22 @@ type fakeChecker struct {
 	queue    int
 }
 
-func (f *fakeChecker) Check(_ context.Context, tag string) error {
+func (f *fakeChecker) Probe(_ context.Context, tag string, databases bool, _ []string) (Report, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.checkErr[tag]
+	r := Report{Queue: f.queue}
+	if err := f.checkErr[tag]; err != nil {
+		var cf *CheckFailure
+		if !errors.As(err, &cf) {
+			return Report{}, err
+		}
+		r.Failure = cf.Detail
+	}
+	if databases {
+		r.DBErrors = f.dbErrs
+	}
+	return r, nil
 }
-
-func (f *fakeChecker) CheckDatabases(context.Context, []string) (map[string]string, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.dbErrs, nil
-}
-
-func (f *fakeChecker) QueueLength(context.Context) (int, error) { return f.queue, nil }
 
 func call(s *Server, method, path string) (int, string, *fasthttp.Response) {
 	var ctx fasthttp.RequestCtx
@@ -64,7 +68,7 @@ func TestProbeTable(t *testing.T) {
 		started    bool
 		shutdown   bool
 		cfg        Config
-		ck         fakeChecker
+		ck         *fakeChecker
 		served     int
 		path       string
 		wantStatus int
@@ -77,13 +81,13 @@ func TestProbeTable(t *testing.T) {
 		{name: "ready", started: true, path: "/ready", wantStatus: 200},
 		{name: "alive", started: true, path: "/alive", wantStatus: 200, wantBody: "alive"},
 		{name: "alive with requests", started: true, served: 2, path: "/alive", wantStatus: 200, wantBody: "Average response time: "},
-		{name: "liveness check error", started: true, ck: fakeChecker{checkErr: map[string]error{"liveness": &CheckFailure{"boom"}}}, path: "/alive", wantStatus: 500, wantBody: "check error"},
-		{name: "liveness check error debug", started: true, cfg: Config{Debug: true}, ck: fakeChecker{checkErr: map[string]error{"liveness": &CheckFailure{"boom"}}}, path: "/alive", wantStatus: 500, wantBody: "django check error: boom"},
-		{name: "readiness check error", started: true, ck: fakeChecker{checkErr: map[string]error{"readiness": &CheckFailure{"boom"}}}, path: "/ready", wantStatus: 500, wantBody: "check error"},
-		{name: "check timeout", started: true, ck: fakeChecker{checkErr: map[string]error{"liveness": ErrCheckTimeout}}, path: "/alive", wantStatus: 500, wantBody: "check timeout"},
-		{name: "database error", started: true, ck: fakeChecker{dbErrs: map[string]string{"default": "down"}}, path: "/ready", wantStatus: 500, wantBody: "database error"},
-		{name: "liveness ignores databases", started: true, ck: fakeChecker{dbErrs: map[string]string{"default": "down"}}, path: "/alive", wantStatus: 200},
-		{name: "queue full", started: true, ck: fakeChecker{queue: 10}, path: "/ready", wantStatus: 400},
+		{name: "liveness check error", started: true, ck: &fakeChecker{checkErr: map[string]error{"liveness": &CheckFailure{"boom"}}}, path: "/alive", wantStatus: 500, wantBody: "check error"},
+		{name: "liveness check error debug", started: true, cfg: Config{Debug: true}, ck: &fakeChecker{checkErr: map[string]error{"liveness": &CheckFailure{"boom"}}}, path: "/alive", wantStatus: 500, wantBody: "django check error: boom"},
+		{name: "readiness check error", started: true, ck: &fakeChecker{checkErr: map[string]error{"readiness": &CheckFailure{"boom"}}}, path: "/ready", wantStatus: 500, wantBody: "check error"},
+		{name: "check timeout", started: true, ck: &fakeChecker{checkErr: map[string]error{"liveness": ErrCheckTimeout}}, path: "/alive", wantStatus: 500, wantBody: "check timeout"},
+		{name: "database error", started: true, ck: &fakeChecker{dbErrs: map[string]string{"default": "down"}}, path: "/ready", wantStatus: 500, wantBody: "database error"},
+		{name: "liveness ignores databases", started: true, ck: &fakeChecker{dbErrs: map[string]string{"default": "down"}}, path: "/alive", wantStatus: 200},
+		{name: "queue full", started: true, ck: &fakeChecker{queue: 10}, path: "/ready", wantStatus: 400},
 		{name: "queue len 0", started: true, cfg: Config{ReqQueueLen: -1}, path: "/ready", wantStatus: 200},
 		{name: "max lifetime not yet", started: true, cfg: Config{MaxLifetime: 3}, served: 3, path: "/alive", wantStatus: 200},
 		{name: "max lifetime exceeded", started: true, cfg: Config{MaxLifetime: 3}, served: 4, path: "/alive", wantStatus: 400},
@@ -103,7 +107,10 @@ func TestProbeTable(t *testing.T) {
 				c.wantStatus = 400 // 0 >= 0: --req-queue-len 0 always sheds
 			}
 			ck := c.ck
-			s, st, _ := newTestServer(c.cfg, &ck)
+			if ck == nil {
+				ck = &fakeChecker{}
+			}
+			s, st, _ := newTestServer(c.cfg, ck)
 			if c.started {
 				st.Started()
 			}

@@ -15,7 +15,22 @@ const (
 	OpChecks   Op = 6 // Django system checks: CheckArgs → CheckResult
 	OpDatabase Op = 7 // SELECT 1 on databases: DatabaseArgs → DatabaseResult
 	OpMigrate  Op = 8 // count unapplied migrations → MigrationResult
+	OpProbe    Op = 9 // a probe's checks in one answer: ProbeArgs → ProbeResult
 )
+
+// ProbeArgs asks for a liveness or readiness probe's checks.
+type ProbeArgs struct {
+	Tag       string   `json:"tag"`
+	Databases bool     `json:"databases"`
+	Aliases   []string `json:"aliases,omitempty"`
+}
+
+// ProbeResult answers OpProbe.
+type ProbeResult struct {
+	Checks   CheckResult       `json:"checks"`
+	DBErrors map[string]string `json:"db_errors"`
+	Stats    Stats             `json:"stats"`
+}
 
 // CheckArgs selects the Django system checks to run.
 type CheckArgs struct {

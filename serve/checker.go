@@ -28,42 +28,29 @@ func newPoolChecker(pool *worker.Pool) *poolChecker {
 	return &poolChecker{pool: pool, misses: map[*worker.Process]int{}}
 }
 
-func (c *poolChecker) Check(ctx context.Context, tag string) error {
+func (c *poolChecker) Probe(ctx context.Context, tag string, databases bool, aliases []string) (probe.Report, error) {
 	p := c.pool.Next()
 	if p == nil {
-		return probe.ErrCheckTimeout
+		return probe.Report{}, probe.ErrCheckTimeout
 	}
-	res, err := p.Checks(ctx, protocol.CheckArgs{Tags: []string{tag}, Deploy: true})
+	res, err := p.Probe(ctx, protocol.ProbeArgs{Tag: tag, Databases: databases, Aliases: aliases})
 	if err = c.outcome(p, err); err != nil {
-		return err
+		return probe.Report{}, err
 	}
-	if res.Failed {
+	r := probe.Report{DBErrors: res.DBErrors}
+	if res.Checks.Failed {
 		var texts []string
-		for _, m := range res.Messages {
+		for _, m := range res.Checks.Messages {
 			if m.Serious {
 				texts = append(texts, m.Text)
 			}
 		}
-		return &probe.CheckFailure{Detail: strings.Join(texts, "; ")}
+		r.Failure = strings.Join(texts, "; ")
 	}
-	return nil
-}
-
-func (c *poolChecker) CheckDatabases(ctx context.Context, aliases []string) (map[string]string, error) {
-	p := c.pool.Next()
-	if p == nil {
-		return nil, probe.ErrCheckTimeout
+	if r.Queue, err = c.pool.QueueLengthWith(ctx, p, res.Stats); err != nil {
+		return probe.Report{}, c.outcome(p, err)
 	}
-	errs, err := p.Databases(ctx, aliases)
-	return errs, c.outcome(p, err)
-}
-
-func (c *poolChecker) QueueLength(ctx context.Context) (int, error) {
-	n, err := c.pool.QueueLength(ctx)
-	if errors.Is(err, worker.ErrControlTimeout) {
-		return 0, probe.ErrCheckTimeout
-	}
-	return n, err
+	return r, nil
 }
 
 // outcome counts missed deadlines and replaces a worker that keeps missing.

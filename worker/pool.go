@@ -344,6 +344,23 @@ func (pl *Pool) Workers() []*Process {
 	return out
 }
 
+// QueueLengthWith is QueueLength when one worker's statistics are already
+// known, asking only the others.
+func (pl *Pool) QueueLengthWith(ctx context.Context, known *Process, st protocol.Stats) (int, error) {
+	n := int(pl.waiting.Load())
+	for _, p := range pl.Workers() {
+		s := st
+		if p != known {
+			var err error
+			if s, err = p.Stats(ctx); err != nil {
+				return 0, err
+			}
+		}
+		n += max(0, p.Inflight()-s.Active)
+	}
+	return n, nil
+}
+
 // QueueLength is the number of accepted requests whose view has not started:
 // those waiting in Go for a worker plus those each worker holds but has not
 // started yet.

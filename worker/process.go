@@ -296,6 +296,13 @@ func (p *Process) Checks(ctx context.Context, args protocol.CheckArgs) (protocol
 	return r, err
 }
 
+// Probe runs a probe's checks in one round trip.
+func (p *Process) Probe(ctx context.Context, args protocol.ProbeArgs) (protocol.ProbeResult, error) {
+	var r protocol.ProbeResult
+	err := p.Control(ctx, protocol.OpProbe, args, &r)
+	return r, err
+}
+
 // Databases runs SELECT 1 on the databases and returns the failing ones.
 func (p *Process) Databases(ctx context.Context, aliases []string) (map[string]string, error) {
 	var r protocol.DatabaseResult

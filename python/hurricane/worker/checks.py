@@ -79,6 +79,17 @@ def check_databases(aliases=None):
     return {"errors": errors}
 
 
+def probe(worker, tag, databases=False, aliases=None):
+    """What a liveness or readiness probe needs from one worker, in one
+    answer: the tagged checks (deployment checks included), optionally
+    SELECT 1 on the databases, and the worker's statistics."""
+    result = {"checks": run_checks(tags=[tag], deploy=True)}
+    if databases:
+        result["db_errors"] = check_databases(aliases)["errors"]
+    result["stats"] = worker.stats()
+    return result
+
+
 def pending_migrations(close=True):
     """The number of unapplied migrations over every database."""
     from django.db import connections

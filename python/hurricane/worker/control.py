@@ -69,6 +69,9 @@ class ControlLane:
                 self.reply(rid, protocol.STATUS_OK, self.worker.stats())
             elif op == protocol.OP_SETTINGS:
                 self.reply(rid, protocol.STATUS_OK, settings_snapshot(args.get("names", [])))
+            elif op == protocol.OP_PROBE:
+                args["worker"] = self.worker
+                self.slow.put((rid, checks.probe, args))
             elif op == protocol.OP_CHECKS:
                 self.slow.put((rid, checks.run_checks, args))
             elif op == protocol.OP_DATABASE:

@@ -39,6 +39,10 @@ def main():
     if cfg.log_fd >= 0:
         log.setup(cfg.log_fd)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Go owns signals and shutdown
+    # The control lane waits at most this long for the GIL while views run,
+    # so probes answer within milliseconds. It only costs when threads
+    # contend, and then latency matters more.
+    sys.setswitchinterval(0.001)
     for i, entry in enumerate(cfg.pythonpath):
         sys.path.insert(1 + i, entry)
     if sys.version_info < MIN_PYTHON:
