@@ -81,7 +81,7 @@ func runCheck(ctx context.Context, f *factory, o *checkOptions) error {
 	defer w.Stop(5 * time.Second)
 
 	failed := false
-	res, err := w.Checks(ctx, protocol.CheckArgs{Tags: o.tags, Deploy: o.deploy, Databases: o.databases, FailLevel: strings.ToUpper(o.failLevel)})
+	res, err := w.Checks(ctx, protocol.CheckArgs{Tags: o.tags, Deploy: o.deploy, Databases: o.databases, FailLevel: strings.ToUpper(o.failLevel), ValidateTags: true})
 	if err != nil {
 		return fmt.Errorf("run system checks: %w", err)
 	}

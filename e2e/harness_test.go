@@ -110,36 +110,80 @@ func requirePython(t *testing.T) {
 // ---- the server under test
 
 type server struct {
-	port   int
-	base   string // http://127.0.0.1:port
-	cmd    *exec.Cmd
-	logs   *logBuffer
-	exited chan struct{} // closed when the process has exited
-	err    error         // cmd.Wait's result, set before exited closes
+	port      int
+	base      string // http://127.0.0.1:port
+	probePort int    // the --probe-port given (port itself when probes share it)
+	cmd       *exec.Cmd
+	logs      *logBuffer
+	exited    chan struct{} // closed when the process has exited
+	err       error         // cmd.Wait's result, set before exited closes
 
 	stopOnce sync.Once
 	stopErr  error
 }
 
-// startServer runs "hurricane serve" on a free port with extra flags and
-// waits until GET /hello answers 200.
+// startServer runs "hurricane serve" on a free port (and a free probe port)
+// with extra flags and waits until GET /hello answers 200.
 func startServer(extra ...string) (*server, error) {
+	return startServerConfig(serverConfig{}, extra...)
+}
+
+// waitMode is what startServerConfig waits for before it returns.
+type waitMode int
+
+const (
+	waitHello   waitMode = iota // GET /hello answers 200 (startServer)
+	waitStartup                 // the startup probe answers 200; no app request is made
+	waitNone                    // the process runs; nothing else
+)
+
+// serverConfig adjusts startServerConfig; the zero value is startServer.
+type serverConfig struct {
+	env         []string // added to serverEnv() (later entries win)
+	dir         string   // working directory; default examples/demo
+	wait        waitMode
+	startupPath string // for waitStartup; default /startup
+}
+
+// startServerConfig is startServer with a configuration. Unless extra has
+// --probe-port, a free probe port is passed; "{port}" in extra stands for
+// the app port.
+func startServerConfig(cfg serverConfig, extra ...string) (*server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	args := []string{"serve", "--python", pythonPath, "--port", strconv.Itoa(port),
 		"--interface", "127.0.0.1", "--log-format", "json"}
-	args = append(args, extra...)
+	probePort := 0
+	for i, a := range extra {
+		a = strings.ReplaceAll(a, "{port}", strconv.Itoa(port))
+		args = append(args, a)
+		if i > 0 && extra[i-1] == "--probe-port" {
+			probePort, _ = strconv.Atoi(a)
+		} else if v, ok := strings.CutPrefix(a, "--probe-port="); ok {
+			probePort, _ = strconv.Atoi(v)
+		}
+	}
+	if probePort == 0 {
+		if probePort, err = freePortExcept(port); err != nil {
+			return nil, err
+		}
+		args = append(args, "--probe-port", strconv.Itoa(probePort))
+	}
 	s := &server{
-		port:   port,
-		base:   "http://127.0.0.1:" + strconv.Itoa(port),
-		logs:   &logBuffer{},
-		exited: make(chan struct{}),
+		port:      port,
+		base:      "http://127.0.0.1:" + strconv.Itoa(port),
+		probePort: probePort,
+		logs:      &logBuffer{},
+		exited:    make(chan struct{}),
 	}
 	s.cmd = exec.Command(binPath, args...)
 	s.cmd.Dir = demoDir
-	s.cmd.Env = serverEnv()
+	if cfg.dir != "" {
+		s.cmd.Dir = cfg.dir
+	}
+	s.cmd.Env = append(serverEnv(), cfg.env...)
 	s.cmd.Stdout = s.logs
 	s.cmd.Stderr = s.logs
 	s.cmd.WaitDelay = 5 * time.Second
@@ -150,7 +194,20 @@ func startServer(extra ...string) (*server, error) {
 		s.err = s.cmd.Wait()
 		close(s.exited)
 	}()
+	if cfg.wait == waitNone {
+		return s, nil
+	}
 
+	path, what := "/hello", "GET /hello"
+	url := s.base + path
+	if cfg.wait == waitStartup {
+		path = "/startup"
+		if cfg.startupPath != "" {
+			path = cfg.startupPath
+		}
+		what = "the startup probe " + path
+		url = s.probeURL(path)
+	}
 	client := newClient()
 	deadline := time.Now().Add(startTimeout)
 	for {
@@ -159,7 +216,7 @@ func startServer(extra ...string) (*server, error) {
 			return nil, fmt.Errorf("hurricane serve exited during startup (%v); log:\n%s", s.err, s.logs.tail(40))
 		default:
 		}
-		resp, err := client.Get(s.base + "/hello")
+		resp, err := client.Get(url)
 		if err == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
@@ -170,7 +227,7 @@ func startServer(extra ...string) (*server, error) {
 		}
 		if time.Now().After(deadline) {
 			_ = s.stop()
-			return nil, fmt.Errorf("GET /hello did not answer 200 within %s (last error %v); log:\n%s", startTimeout, err, s.logs.tail(40))
+			return nil, fmt.Errorf("%s did not answer 200 within %s (last error %v); log:\n%s", what, startTimeout, err, s.logs.tail(40))
 		}
 		time.Sleep(50 * time.Millisecond) // polling interval, not synchronisation
 	}
@@ -217,6 +274,11 @@ func (s *server) running() bool {
 func (s *server) addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
 
 func (s *server) url(path string) string { return s.base + path }
+
+// probeURL is path on the probe port.
+func (s *server) probeURL(path string) string {
+	return "http://127.0.0.1:" + strconv.Itoa(s.probePort) + path
+}
 
 // dumpOnFailure logs the server's log tail when t fails.
 func (s *server) dumpOnFailure(t *testing.T) {
@@ -266,6 +328,17 @@ func sharedServer(t *testing.T) *server {
 	}
 	shared.srv.dumpOnFailure(t)
 	return shared.srv
+}
+
+// freePortExcept is a free port other than not.
+func freePortExcept(not int) (int, error) {
+	for range 10 {
+		p, err := freePort()
+		if err != nil || p != not {
+			return p, err
+		}
+	}
+	return 0, fmt.Errorf("no free port other than %d", not)
 }
 
 func freePort() (int, error) {

@@ -23,6 +23,9 @@ type ProbeArgs struct {
 	Tag       string   `json:"tag"`
 	Databases bool     `json:"databases"`
 	Aliases   []string `json:"aliases,omitempty"`
+	// Timeout (seconds) bounds the database check, which then reports an
+	// error rather than letting the control lane miss its deadline.
+	Timeout float64 `json:"timeout,omitempty"`
 }
 
 // ProbeResult answers OpProbe.
@@ -34,10 +37,11 @@ type ProbeResult struct {
 
 // CheckArgs selects the Django system checks to run.
 type CheckArgs struct {
-	Tags      []string `json:"tags,omitempty"`
-	Deploy    bool     `json:"deploy"`
-	Databases []string `json:"databases,omitempty"`
-	FailLevel string   `json:"fail_level,omitempty"`
+	Tags         []string `json:"tags,omitempty"`
+	Deploy       bool     `json:"deploy"`
+	Databases    []string `json:"databases,omitempty"`
+	FailLevel    string   `json:"fail_level,omitempty"`
+	ValidateTags bool     `json:"validate_tags,omitempty"` // fail on a tag no check has, as manage.py check does
 }
 
 // CheckMessage is one finding, as Django's CheckMessage.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hurricane-run/hurricane/probe"
 	"github.com/hurricane-run/hurricane/protocol"
@@ -33,7 +34,13 @@ func (c *poolChecker) Probe(ctx context.Context, tag string, databases bool, ali
 	if p == nil {
 		return probe.Report{}, probe.ErrCheckTimeout
 	}
-	res, err := p.Probe(ctx, protocol.ProbeArgs{Tag: tag, Databases: databases, Aliases: aliases})
+	args := protocol.ProbeArgs{Tag: tag, Databases: databases, Aliases: aliases}
+	if d, ok := ctx.Deadline(); ok {
+		// Leave time for the answer to travel: a slow database reads as a
+		// database error, not as a hung worker.
+		args.Timeout = time.Until(d).Seconds() * 0.6
+	}
+	res, err := p.Probe(ctx, args)
 	if err = c.outcome(p, err); err != nil {
 		return probe.Report{}, err
 	}

@@ -2,10 +2,14 @@ package testscripts
 
 import (
 	"errors"
+	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -42,7 +46,9 @@ func TestScripts(t *testing.T) {
 			return false, errors.New("unknown condition " + cond)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exits": cmdExits,
+			"exits":     cmdExits,
+			"freeport":  cmdFreePort,
+			"waitprobe": cmdWaitProbe,
 		},
 	})
 }
@@ -68,5 +74,45 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("exit code %d, want %d", got, want)
+	}
+}
+
+// cmdFreePort sets an environment variable to a free TCP port on 127.0.0.1:
+// freeport NAME.
+func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: freeport NAME")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		ts.Fatalf("freeport: %v", err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	ts.Setenv(args[0], strconv.Itoa(port))
+}
+
+// cmdWaitProbe polls http://127.0.0.1:PORT/PATH until it answers 200, for at
+// most 60 s: waitprobe PORT PATH. For servers started in the background.
+func cmdWaitProbe(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitprobe PORT PATH")
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%s%s", args[0], args[1])
+	client := &http.Client{Timeout: 5 * time.Second}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := client.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+			err = fmt.Errorf("status %d", resp.StatusCode)
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("waitprobe: %s did not answer 200 within 60s: %v", url, err)
+		}
+		time.Sleep(100 * time.Millisecond) // polling interval
 	}
 }
