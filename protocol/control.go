@@ -7,15 +7,16 @@ type Op uint8
 
 // Control operations. Values are part of the wire format.
 const (
-	OpPing     Op = 1 // liveness of the control lane; answers {}
-	OpStats    Op = 2 // request queue part and activity of the worker
-	OpSettings Op = 3 // snapshot of the named Django settings
-	OpShutdown Op = 4 // finish in-flight work, run lifespan shutdown, exit
-	OpSpill    Op = 5 // no progress seen: hand leadership on if a view blocks; no answer
-	OpChecks   Op = 6 // Django system checks: CheckArgs → CheckResult
-	OpDatabase Op = 7 // SELECT 1 on databases: DatabaseArgs → DatabaseResult
-	OpMigrate  Op = 8 // count unapplied migrations → MigrationResult
-	OpProbe    Op = 9 // a probe's checks in one answer: ProbeArgs → ProbeResult
+	OpPing       Op = 1  // liveness of the control lane; answers {}
+	OpStats      Op = 2  // request queue part and activity of the worker
+	OpSettings   Op = 3  // snapshot of the named Django settings
+	OpShutdown   Op = 4  // finish in-flight work, run lifespan shutdown, exit
+	OpSpill      Op = 5  // no progress seen: hand leadership on if a view blocks; no answer
+	OpChecks     Op = 6  // Django system checks: CheckArgs → CheckResult
+	OpDatabase   Op = 7  // SELECT 1 on databases: DatabaseArgs → DatabaseResult
+	OpMigrate    Op = 8  // count unapplied migrations → MigrationResult
+	OpProbe      Op = 9  // a probe's checks in one answer: ProbeArgs → ProbeResult
+	OpFindStatic Op = 10 // Django's staticfiles finders: {"path": rel} → {"path": abs or null}
 )
 
 // ProbeArgs asks for a liveness or readiness probe's checks.

@@ -303,6 +303,20 @@ func (p *Process) Probe(ctx context.Context, args protocol.ProbeArgs) (protocol.
 	return r, err
 }
 
+// FindStatic asks Django's staticfiles finders for a static file.
+func (p *Process) FindStatic(ctx context.Context, rel string) (string, bool, error) {
+	var r struct {
+		Path *string `json:"path"`
+	}
+	if err := p.Control(ctx, protocol.OpFindStatic, map[string]string{"path": rel}, &r); err != nil {
+		return "", false, err
+	}
+	if r.Path == nil {
+		return "", false, nil
+	}
+	return *r.Path, true, nil
+}
+
 // Databases runs SELECT 1 on the databases and returns the failing ones.
 func (p *Process) Databases(ctx context.Context, aliases []string) (map[string]string, error) {
 	var r protocol.DatabaseResult

@@ -175,6 +175,17 @@ def pending_migrations(close=True):
     return {"pending": total}
 
 
+def find_static(path):
+    """Where Django's staticfiles finders find a static file (DEBUG=True, as
+    runserver serves them), or None."""
+    from django.contrib.staticfiles import finders
+
+    found = finders.find(path)
+    if isinstance(found, (list, tuple)):
+        found = found[0] if found else None
+    return {"path": str(found) if found else None}
+
+
 def describe_exception(exc):
     """An error answer: kind "database" when the database is unreachable."""
     from django.db import InterfaceError, OperationalError

@@ -75,6 +75,8 @@ class ControlLane:
                 # has its own deadline), and a worker whose checks hang is
                 # what liveness should catch.
                 self.reply(rid, protocol.STATUS_OK, checks.probe(self.worker, **args))
+            elif op == protocol.OP_FIND_STATIC:
+                self.reply(rid, protocol.STATUS_OK, checks.find_static(**args))
             elif op == protocol.OP_CHECKS:
                 self.slow.put((rid, checks.run_checks, args))
             elif op == protocol.OP_DATABASE:
