@@ -51,6 +51,8 @@ type serveOptions struct {
 	webhookURL      string
 	shutdownDelay   time.Duration
 	shutdownTimeout time.Duration
+	static          bool
+	media           bool
 
 	resolver *configResolver
 }
@@ -95,6 +97,8 @@ func newServeCmd(f *factory) *cobra.Command {
 	fs.BoolVar(&o.checkMigrations, "check-migrations", false, "wait for the database and for no pending migrations before serving")
 	fs.BoolVar(&o.applyMigrations, "check-migrations-apply", false, "like --check-migrations, but apply them (under a PostgreSQL advisory lock)")
 	fs.BoolVar(&o.skipChecks, "skip-checks", false, "skip Django's system checks at startup")
+	fs.BoolVar(&o.static, "static", false, "serve STATIC_ROOT at STATIC_URL from Go (with DEBUG=True and staticfiles: Django's finders)")
+	fs.BoolVar(&o.media, "media", false, "serve MEDIA_ROOT at MEDIA_URL from Go")
 	fs.StringVar(&o.webhookURL, "webhook-url", "", "URL that receives startup, liveness and readiness webhooks")
 	durationVar(fs, &o.shutdownDelay, "shutdown-delay", 5*time.Second, "after SIGTERM, keep serving this long (with Connection: close) before draining")
 	durationVar(fs, &o.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long in-flight requests may take to finish at shutdown")
@@ -156,7 +160,7 @@ func runServe(ctx context.Context, f *factory, o *serveOptions) error {
 	if err != nil {
 		return startupError(ctx, err)
 	}
-	snapshot, err := setup.Settings(ctx, append(o.resolver.settingNames(), "HURRICANE_VERSION"))
+	snapshot, err := setup.Settings(ctx, append(o.resolver.settingNames(), djangoSettings...))
 	if err != nil {
 		setup.Stop(5 * time.Second)
 		return startupError(ctx, err)
@@ -173,11 +177,22 @@ func runServe(ctx context.Context, f *factory, o *serveOptions) error {
 		o.log.level.level = slog.LevelDebug
 		log = newLogger(f.stderr, &o.log)
 	}
-	version, _ := snapshot["HURRICANE_VERSION"].(string)
-	return serve.Run(ctx, o.serveOptions(version), pool, setup, log)
+	return serve.Run(ctx, o.serveOptions(snapshot), pool, setup, log)
 }
 
-func (o *serveOptions) serveOptions(version string) serve.Options {
+// djangoSettings are read with the flags' settings in the snapshot.
+var djangoSettings = []string{"HURRICANE_VERSION", "DEBUG", "STATIC_URL", "STATIC_ROOT", "MEDIA_URL", "MEDIA_ROOT", "INSTALLED_APPS"}
+
+func (o *serveOptions) serveOptions(snapshot map[string]any) serve.Options {
+	str := func(name string) string { s, _ := snapshot[name].(string); return s }
+	apps, _ := snapshot["INSTALLED_APPS"].([]any)
+	staticfiles := false
+	for _, a := range apps {
+		if a == "django.contrib.staticfiles" || a == "django.contrib.staticfiles.apps.StaticFilesConfig" {
+			staticfiles = true
+		}
+	}
+	debug, _ := snapshot["DEBUG"].(bool)
 	probePort := o.probePort
 	if probePort == 0 {
 		probePort = o.port + 1
@@ -215,7 +230,13 @@ func (o *serveOptions) serveOptions(version string) serve.Options {
 			AsyncLimit:    o.maxAsync,
 			MaxBufferSize: o.maxBufferSize,
 		},
-		Webhook: webhook.Config{URL: o.webhookURL, Version: version},
+		Webhook: webhook.Config{URL: o.webhookURL, Version: str("HURRICANE_VERSION")},
+		Files: serve.Files{
+			Static: o.static, Media: o.media,
+			StaticURL: str("STATIC_URL"), StaticRoot: str("STATIC_ROOT"),
+			MediaURL: str("MEDIA_URL"), MediaRoot: str("MEDIA_ROOT"),
+			Debug: debug, StaticFilesApp: staticfiles,
+		},
 	}
 }
 

@@ -58,6 +58,18 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			ctx.SetConnectionClose()
 		}
 	}
+	if s.files != nil && s.files.Handle(ctx) {
+		x.method = string(ctx.Method())
+		x.path = string(ctx.URI().PathOriginal())
+		x.remote = ctx.RemoteIP().String()
+		x.requestID = string(ctx.Request.Header.Peek("X-Request-ID"))
+		size := int64(ctx.Response.Header.ContentLength())
+		if ctx.IsHead() || size < 0 {
+			size = 0
+		}
+		s.logAccess(x, ctx.Response.StatusCode(), size, -1)
+		return
+	}
 	var r protocol.Request
 	hs := make([]protocol.Header, 0, 16)
 	var xff []byte

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hurricane-run/hurricane/probe"
 	"github.com/hurricane-run/hurricane/protocol"
+	"github.com/hurricane-run/hurricane/static"
 	"github.com/hurricane-run/hurricane/webhook"
 	"github.com/hurricane-run/hurricane/worker"
 )
@@ -33,6 +34,7 @@ type Options struct {
 	ShutdownDelay   time.Duration
 	Sizing          worker.Sizing
 	Webhook         webhook.Config
+	Files           Files
 }
 
 // Run is the life of "hurricane serve" (SPEC §2): probe server up, system
@@ -80,6 +82,15 @@ func (l *lifecycle) run(ctx context.Context, setup *worker.Process) (err error) 
 	}
 	srv.state = l.state
 	l.srv = srv
+	mounts, err := l.o.Files.mounts(l.pool)
+	if err != nil {
+		return err
+	}
+	if len(mounts) > 0 {
+		if srv.files, err = static.New(mounts, l.base); err != nil {
+			return err
+		}
+	}
 
 	// Probes first: startup answers 400 while the rest happens.
 	probeCtx, stopProbes := context.WithCancel(context.Background())

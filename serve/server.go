@@ -12,6 +12,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/hurricane-run/hurricane/probe"
+	"github.com/hurricane-run/hurricane/static"
 	"github.com/hurricane-run/hurricane/worker"
 )
 
@@ -64,8 +65,9 @@ type Server struct {
 	forwarded *trustedPeers
 	srv       *fasthttp.Server
 	chunk     int
-	state     *probe.State  // may be nil in tests
-	probes    *probe.Server // set when probes share the app port
+	state     *probe.State    // may be nil in tests
+	probes    *probe.Server   // set when probes share the app port
+	files     *static.Handler // --static / --media
 }
 
 // New builds the server; Run starts it.
