@@ -63,6 +63,11 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		x.path = string(ctx.URI().PathOriginal())
 		x.remote = ctx.RemoteIP().String()
 		x.requestID = string(ctx.Request.Header.Peek("X-Request-ID"))
+		if x.requestID == "" {
+			x.requestID = newRequestID()
+		}
+		ctx.Response.Header.Set("X-Request-ID", x.requestID)
+		x.trace = string(ctx.Request.Header.Peek("traceparent"))
 		size := int64(ctx.Response.Header.ContentLength())
 		if ctx.IsHead() || size < 0 {
 			size = 0

@@ -1,8 +1,6 @@
 package static
 
 import (
-	"fmt"
-	"time"
 	"os"
 	"path/filepath"
 	"strings"
@@ -137,14 +135,11 @@ func FuzzResolve(f *testing.F) {
 		f.Add(ok)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		t0 := time.Now()
-		defer func() {
-			if d := time.Since(t0); d > 20*time.Millisecond {
-				fh, _ := os.OpenFile("/tmp/slowfuzz.log", os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-				fmt.Fprintf(fh, "%v %q\n", d, raw)
-				fh.Close()
-			}
-		}()
+		if len(raw) > 512 {
+			// Long names only reach ENAMETOOLONG or the length limit (both
+			// in TestTraversal); minimising them would stall the fuzzer.
+			return
+		}
 		path, fi, status := resolve(root, raw)
 		switch status {
 		case 400, 404:
