@@ -80,12 +80,13 @@ func (h *Handler) serve(ctx *fasthttp.RequestCtx, m *mount, raw string) {
 		vary = choose(root, rel, &rep, ctx.Request.Header.Peek("Accept-Encoding"))
 	}
 
-	hdr.Set("ETag", etag(rep.fi, rep.encoding))
+	tag := etag(rep.fi, rep.encoding)
+	hdr.Set("ETag", tag)
 	hdr.Set("Cache-Control", cache)
 	if vary {
 		hdr.Set("Vary", "Accept-Encoding")
 	}
-	if notModified(&ctx.Request.Header, etag(rep.fi, rep.encoding), rep.fi) {
+	if notModified(&ctx.Request.Header, tag, rep.fi) {
 		ctx.SetStatusCode(fasthttp.StatusNotModified)
 		return
 	}
@@ -111,7 +112,7 @@ func (h *Handler) serve(ctx *fasthttp.RequestCtx, m *mount, raw string) {
 		return
 	}
 	// The open file is what is sent, so its metadata is what is described.
-	tag := etag(fi, rep.encoding)
+	tag = etag(fi, rep.encoding)
 	hdr.Set("ETag", tag)
 	size := fi.Size()
 	hdr.Set("Accept-Ranges", "bytes")

@@ -99,10 +99,10 @@ func New(mounts []Mount, log *slog.Logger) (*Handler, error) {
 			setting = "MEDIA_ROOT"
 		}
 		if !strings.HasPrefix(m.Prefix, "/") || !strings.HasSuffix(m.Prefix, "/") || m.Prefix == "/" {
-			return nil, fmt.Errorf("mount %s at %q: the prefix must be a path below / with a trailing slash (check %s)", setting, m.Prefix, strings.Replace(setting, "ROOT", "URL", 1))
+			return nil, fmt.Errorf("mount %s: prefix %q must be a path that starts and ends with \"/\", like \"/static/\" (check %s)", setting, m.Prefix, strings.Replace(setting, "ROOT", "URL", 1))
 		}
 		if seen[m.Prefix] {
-			return nil, fmt.Errorf("mount %s at %q: another mount has that prefix", setting, m.Prefix)
+			return nil, fmt.Errorf("mount %s: prefix %q is already mounted (STATIC_URL and MEDIA_URL must differ)", setting, m.Prefix)
 		}
 		seen[m.Prefix] = true
 		mm := &mount{Mount: m}
