@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Helpers for bench/run and bench/memory (standard library only).
+"""Helpers for bench/run, bench/memory and bench/static (standard library only).
 
 Subcommands:
   free-port                         print a free TCP port on 127.0.0.1
   wrk-parse FILE                    print "rps<TAB>p99_ms<TAB>non2xx<TAB>socket_errors"
   render-run RESULTS META           print the markdown of the bench/run section
+  render-static RESULTS META        print the markdown of the bench/static section
   splice DOC NAME SECTION_FILE      replace <!-- bench:NAME --> ... <!-- /bench:NAME --> in DOC
 """
 import json
@@ -134,6 +135,86 @@ def render_run(results_path, meta_path):
     print("\n".join(o))
 
 
+def _read_results(results_path):
+    """RESULTS: TSV lines rep, server, status, rps, p99_ms, non2xx, socket_errors."""
+    rows = []
+    for line in open(results_path):
+        line = line.rstrip("\n")
+        if not line:
+            continue
+        rep, server, status, rps, p99, non2xx, sockerr = line.split("\t")
+        ok = status == "ok"
+        rows.append(dict(rep=int(rep), server=server, status=status,
+                         rps=float(rps) if ok else None, p99=float(p99) if ok else None,
+                         non2xx=int(non2xx) if ok else None, sockerr=int(sockerr) if ok else None))
+    return rows
+
+
+def render_static(results_path, meta_path):
+    """The bench/static section. META: JSON with title, date, machine, load,
+    django, python, hurricane, command, wrk, warmup, reps, file (a sentence),
+    size (bytes), path, target (hurricane's minimum ratio to nginx) and
+    servers (ordered list of {name, version, command})."""
+    meta = json.load(open(meta_path))
+    rows = _read_results(results_path)
+    names = [s["name"] for s in meta["servers"]]
+    med = {}
+    for name in names:
+        ok = [r for r in rows if r["server"] == name and r["status"] == "ok"]
+        if ok:
+            med[name] = (statistics.median(r["rps"] for r in ok), statistics.median(r["p99"] for r in ok), len(ok))
+        else:
+            med[name] = (None, None, 0)
+    nginx = med.get("nginx", (None,))[0]
+
+    o = [f"## {meta['title']}\n"]
+    o.append(f"- Date: {meta['date']}")
+    o.append(f"- Machine: {meta['machine']}")
+    o.append(f"- Machine load: {meta['load']} (other work on the machine skews the numbers)")
+    o.append(f"- Django: {meta['django']}; Python: {meta['python']}; hurricane: {meta['hurricane']}")
+    o.append(f"- Command: `{meta['command']}`")
+    o.append(f"- File: {meta['file']}")
+    o.append(f"- Load: `{meta['wrk']}` after a {meta['warmup']} warm-up with the same settings, "
+             f"{meta['reps']} interleaved repetition{'s' if meta['reps'] != 1 else ''} (every server is started fresh, "
+             f"checked to answer the file's exact bytes, measured, stopped, then the next one); medians over the "
+             f"repetitions. wrk and the server share the machine's cores.")
+    o.append("- Servers:")
+    for s in meta["servers"]:
+        o.append(f"  - **{s['name']}** {s['version']}: `{s['command']}`")
+    o.append("")
+    o.append(f"### GET {meta['path']} ({meta['size'] // 1024} KiB)\n")
+    o.append("| server | req/s (median) | MiB/s | p99 (median) | ratio to nginx |")
+    o.append("|---|---:|---:|---:|---:|")
+    for name in names:
+        rps, p99, n = med[name]
+        if rps is None:
+            o.append(f"| {name} | failed | | failed | n/a |")
+            continue
+        note = "" if n == meta["reps"] else f" ({n}/{meta['reps']} runs)"
+        o.append(f"| {name} | {rps:,.0f}{note} | {rps * meta['size'] / 1048576:,.0f} | {p99:.1f} ms | {_fmt_ratio(rps, nginx)} |")
+    o.append("")
+    hurricane = med.get("hurricane", (None,))[0]
+    target = meta["target"]
+    if hurricane is not None and nginx:
+        ratio = hurricane / nginx
+        verdict = "met" if ratio >= target else "**not met**"
+        o.append(f"Target: hurricane at least {target:.2f}× nginx's req/s; measured {ratio:.2f}×: {verdict}.\n")
+    else:
+        o.append(f"Target: hurricane at least {target:.2f}× nginx's req/s; not measured (a server failed or was not run).\n")
+    o.append("Raw numbers per repetition:\n")
+    o.append("| rep | server | req/s | p99 | non-2xx/3xx | socket errors |")
+    o.append("|---:|---|---:|---:|---:|---:|")
+    for r in rows:
+        if r["status"] != "ok":
+            o.append(f"| {r['rep']} | {r['server']} | {r['status']} | | | |")
+        else:
+            o.append(f"| {r['rep']} | {r['server']} | {r['rps']:,.0f} | {r['p99']:.1f} ms | {r['non2xx']} | {r['sockerr']} |")
+    if [r for r in rows if r["status"] != "ok" or r["non2xx"] or r["sockerr"]]:
+        o.append("")
+        o.append("**Warning:** some runs failed or saw errors (see the raw table).")
+    print("\n".join(o))
+
+
 def splice(doc, name, section_file):
     begin, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
     body = open(section_file, encoding="utf-8").read().strip("\n")
@@ -162,6 +243,8 @@ def main(argv):
         wrk_parse(args[0])
     elif cmd == "render-run" and len(args) == 2:
         render_run(*args)
+    elif cmd == "render-static" and len(args) == 2:
+        render_static(*args)
     elif cmd == "splice" and len(args) == 3:
         splice(*args)
     else:

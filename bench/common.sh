@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared by bench/run and bench/memory. Source it after scripts/lib.sh.
+# Shared by bench/run, bench/memory and bench/static. Source it after scripts/lib.sh.
 # The caller sets STOP_TIMEOUT and STARTUP_TIMEOUT (seconds) and keeps the
 # server's pid in SERVER_PID.
 
@@ -87,22 +87,22 @@ stop_server() {
 	SERVER_PID=""
 }
 
-# wait_ready NAME PORT LOGFILE: polls GET /hello until it answers 200, for at
-# most STARTUP_TIMEOUT seconds; returns 1 (after showing the log) if the
-# server exits or does not answer in time.
+# wait_ready NAME PORT LOGFILE [PATH]: polls GET PATH (default /hello) until
+# it answers 200, for at most STARTUP_TIMEOUT seconds; returns 1 (after
+# showing the log) if the server exits or does not answer in time.
 wait_ready() {
-	local name="$1" port="$2" logfile="$3" i code=""
+	local name="$1" port="$2" logfile="$3" path="${4:-/hello}" i code=""
 	for ((i = 0; i < STARTUP_TIMEOUT * 10; i++)); do
 		if ! alive "$SERVER_PID"; then
-			log "$name exited before answering GET /hello; its log:"
+			log "$name exited before answering GET $path; its log:"
 			tail -n 30 "$logfile" >&2 || true
 			return 1
 		fi
-		code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port/hello" || true)"
+		code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port$path" || true)"
 		[ "$code" = 200 ] && return 0
 		sleep 0.1
 	done
-	log "$name did not answer GET /hello with 200 within ${STARTUP_TIMEOUT}s (last status: ${code:-none}); its log:"
+	log "$name did not answer GET $path with 200 within ${STARTUP_TIMEOUT}s (last status: ${code:-none}); its log:"
 	tail -n 30 "$logfile" >&2 || true
 	return 1
 }

@@ -81,7 +81,7 @@ type realRoot struct {
 }
 
 // rootTTL is how long a resolved root is trusted.
-const rootTTL = time.Second
+const rootTTL = 500 * time.Millisecond
 
 // findTimeout bounds one question to the finders.
 const findTimeout = 10 * time.Second
