@@ -91,27 +91,40 @@ func (h *Handler) serve(ctx *fasthttp.RequestCtx, m *mount, raw string) {
 		return
 	}
 
-	// The file was located without symlinks in its path; O_NOFOLLOW makes
-	// a symlink swapped in since then fail instead of being followed.
-	f, err := os.OpenFile(rep.path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
-	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
-			h.log.Warn("open file", "path", rep.path, "error", err)
+	// A small file seen before with the same size and modification time is
+	// answered from memory: no open, no sendfile.
+	fi := rep.fi
+	data, cached := h.small.get(rep.path, fi)
+	var f *os.File
+	if !cached {
+		// The file was located without symlinks in its path; O_NOFOLLOW
+		// makes a symlink swapped in since then fail instead of being
+		// followed.
+		var err error
+		f, err = os.OpenFile(rep.path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				h.log.Warn("open file", "path", rep.path, "error", err)
+			}
+			hdr.Del("ETag")
+			hdr.Del("Cache-Control")
+			fail(ctx, fasthttp.StatusNotFound)
+			return
 		}
-		hdr.Del("ETag")
-		hdr.Del("Cache-Control")
-		fail(ctx, fasthttp.StatusNotFound)
-		return
+		fi, err = f.Stat()
+		if err != nil || !fi.Mode().IsRegular() {
+			f.Close()
+			hdr.Del("ETag")
+			hdr.Del("Cache-Control")
+			fail(ctx, fasthttp.StatusNotFound)
+			return
+		}
+		if data = h.small.load(rep.path, fi, f); data != nil {
+			f.Close()
+			f = nil
+		}
 	}
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		f.Close()
-		hdr.Del("ETag")
-		hdr.Del("Cache-Control")
-		fail(ctx, fasthttp.StatusNotFound)
-		return
-	}
-	// The open file is what is sent, so its metadata is what is described.
+	// What is sent is what is described.
 	tag = etag(fi, rep.encoding)
 	hdr.Set("ETag", tag)
 	size := fi.Size()
@@ -127,7 +140,7 @@ func (h *Handler) serve(ctx *fasthttp.RequestCtx, m *mount, raw string) {
 			hdr.Set("Content-Range", "bytes "+strconv.FormatInt(a, 10)+"-"+strconv.FormatInt(a+n-1, 10)+"/"+strconv.FormatInt(size, 10))
 			ctx.SetStatusCode(fasthttp.StatusPartialContent)
 		case rangeUnsatisfiable:
-			f.Close()
+			closeFile(f)
 			// A cache keyed on the URL alone must not keep this answer.
 			hdr.Del("ETag")
 			hdr.Del("Cache-Control")
@@ -146,8 +159,12 @@ func (h *Handler) serve(ctx *fasthttp.RequestCtx, m *mount, raw string) {
 		hdr.Set("Content-Security-Policy", "sandbox")
 	}
 	if ctx.IsHead() {
-		f.Close()
+		closeFile(f)
 		hdr.SetContentLength(int(size))
+		return
+	}
+	if data != nil {
+		ctx.Response.SetBodyRaw(data[start : start+length]) // never modified once cached
 		return
 	}
 	if start > 0 {
@@ -161,6 +178,12 @@ func (h *Handler) serve(ctx *fasthttp.RequestCtx, m *mount, raw string) {
 	// fasthttp closes the file after sending exactly length bytes from its
 	// offset, with sendfile where the connection allows.
 	ctx.Response.SetBodyStream(f, int(length))
+}
+
+func closeFile(f *os.File) {
+	if f != nil {
+		f.Close()
+	}
 }
 
 // choose swaps rep for a precompressed sibling the client accepts, br

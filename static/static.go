@@ -65,6 +65,7 @@ type Handler struct {
 	mounts []*mount // longest prefix first
 	log    *slog.Logger
 	now    func() time.Time
+	small  smallCache
 }
 
 // mount is a Mount with its root's resolved path, refreshed once a second
