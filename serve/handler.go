@@ -69,7 +69,10 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		}
 		ctx.Response.Header.Set("X-Request-ID", x.requestID)
 		x.trace = string(ctx.Request.Header.Peek("traceparent"))
-		size := int64(ctx.Response.Header.ContentLength())
+		size := int64(len(ctx.Response.Body()))
+		if ctx.Response.IsBodyStream() {
+			size = int64(ctx.Response.Header.ContentLength())
+		}
 		if ctx.IsHead() || size < 0 {
 			size = 0
 		}
