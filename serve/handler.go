@@ -69,9 +69,13 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		}
 		ctx.Response.Header.Set("X-Request-ID", x.requestID)
 		x.trace = string(ctx.Request.Header.Peek("traceparent"))
-		size := int64(len(ctx.Response.Body()))
+		// Body() would drain a stream (a large file) into memory: ask the
+		// header for those.
+		var size int64
 		if ctx.Response.IsBodyStream() {
 			size = int64(ctx.Response.Header.ContentLength())
+		} else {
+			size = int64(len(ctx.Response.Body()))
 		}
 		if ctx.IsHead() || size < 0 {
 			size = 0
