@@ -121,6 +121,11 @@ def render_run(results_path, meta_path):
     if best_peer_name:
         o.append(f"Best peer: {best_peer_name}. Ratios are of median req/s (higher is better for the first server).\n")
     o.append("Raw numbers per repetition:\n")
+    _raw_table(o, rows)
+
+
+def _raw_table(o, rows):
+    """Append the per-repetition table (and a warning for failed runs), then print o."""
     o.append("| rep | server | req/s | p99 | non-2xx/3xx | socket errors |")
     o.append("|---:|---|---:|---:|---:|---:|")
     for r in rows:
@@ -128,8 +133,7 @@ def render_run(results_path, meta_path):
             o.append(f"| {r['rep']} | {r['server']} | {r['status']} | | | |")
         else:
             o.append(f"| {r['rep']} | {r['server']} | {r['rps']:,.0f} | {r['p99']:.1f} ms | {r['non2xx']} | {r['sockerr']} |")
-    problems = [r for r in rows if r["status"] != "ok" or r["non2xx"] or r["sockerr"]]
-    if problems:
+    if [r for r in rows if r["status"] != "ok" or r["non2xx"] or r["sockerr"]]:
         o.append("")
         o.append("**Warning:** some runs failed or saw errors (see the raw table).")
     print("\n".join(o))
@@ -202,17 +206,7 @@ def render_static(results_path, meta_path):
     else:
         o.append(f"Target: hurricane at least {target:.2f}× nginx's req/s; not measured (a server failed or was not run).\n")
     o.append("Raw numbers per repetition:\n")
-    o.append("| rep | server | req/s | p99 | non-2xx/3xx | socket errors |")
-    o.append("|---:|---|---:|---:|---:|---:|")
-    for r in rows:
-        if r["status"] != "ok":
-            o.append(f"| {r['rep']} | {r['server']} | {r['status']} | | | |")
-        else:
-            o.append(f"| {r['rep']} | {r['server']} | {r['rps']:,.0f} | {r['p99']:.1f} ms | {r['non2xx']} | {r['sockerr']} |")
-    if [r for r in rows if r["status"] != "ok" or r["non2xx"] or r["sockerr"]]:
-        o.append("")
-        o.append("**Warning:** some runs failed or saw errors (see the raw table).")
-    print("\n".join(o))
+    _raw_table(o, rows)
 
 
 def splice(doc, name, section_file):

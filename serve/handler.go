@@ -60,27 +60,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	if s.files != nil && s.files.Handle(ctx) {
-		x.method = string(ctx.Method())
-		x.path = string(ctx.URI().PathOriginal())
-		x.remote = ctx.RemoteIP().String()
-		x.requestID = string(ctx.Request.Header.Peek("X-Request-ID"))
-		if x.requestID == "" {
-			x.requestID = newRequestID()
-		}
-		ctx.Response.Header.Set("X-Request-ID", x.requestID)
-		x.trace = string(ctx.Request.Header.Peek("traceparent"))
-		// Body() would drain a stream (a large file) into memory: ask the
-		// header for those.
-		var size int64
-		if ctx.Response.IsBodyStream() {
-			size = int64(ctx.Response.Header.ContentLength())
-		} else {
-			size = int64(len(ctx.Response.Body()))
-		}
-		if ctx.IsHead() || size < 0 {
-			size = 0
-		}
-		s.logAccess(x, ctx.Response.StatusCode(), size, -1)
+		s.logFile(ctx, x)
 		return
 	}
 	var r protocol.Request
@@ -180,6 +160,32 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	x.respond(ctx)
+}
+
+// logFile writes the access log line of a static or media answer, which
+// never reaches a worker (worker -1).
+func (s *Server) logFile(ctx *fasthttp.RequestCtx, x *exchange) {
+	x.method = string(ctx.Method())
+	x.path = string(ctx.URI().PathOriginal())
+	x.remote = ctx.RemoteIP().String()
+	x.requestID = string(ctx.Request.Header.Peek("X-Request-ID"))
+	if x.requestID == "" {
+		x.requestID = newRequestID()
+	}
+	ctx.Response.Header.Set("X-Request-ID", x.requestID)
+	x.trace = string(ctx.Request.Header.Peek("traceparent"))
+	// Body() would drain a stream (a large file) into memory: ask the
+	// header for those.
+	var size int64
+	if ctx.Response.IsBodyStream() {
+		size = int64(ctx.Response.Header.ContentLength())
+	} else {
+		size = int64(len(ctx.Response.Body()))
+	}
+	if ctx.IsHead() || size < 0 {
+		size = 0
+	}
+	s.logAccess(x, ctx.Response.StatusCode(), size, -1)
 }
 
 // respond waits for the worker's answer, feeding it request body on demand.
