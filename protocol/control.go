@@ -17,6 +17,7 @@ const (
 	OpMigrate    Op = 8  // count unapplied migrations → MigrationResult
 	OpProbe      Op = 9  // a probe's checks in one answer: ProbeArgs → ProbeResult
 	OpFindStatic Op = 10 // Django's staticfiles finders: {"path": rel} → {"path": abs or null}
+	OpMetrics    Op = 11 // the app's own Prometheus metrics → MetricsResult
 )
 
 // ProbeArgs asks for a liveness or readiness probe's checks.
@@ -142,4 +143,12 @@ func DecodeControlResponse(p []byte) (status uint8, body []byte, err error) {
 		return 0, nil, ErrMalformed
 	}
 	return p[0], p[1:], nil
+}
+
+// MetricsResult answers OpMetrics: the app's prometheus_client registry in
+// the text exposition format (0.0.4), without the Python process and GC
+// collectors, which would duplicate Go's. Empty when prometheus_client is
+// not installed.
+type MetricsResult struct {
+	Text string `json:"text"`
 }
