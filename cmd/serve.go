@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"runtime"
 	"time"
 
@@ -53,6 +54,17 @@ type serveOptions struct {
 	shutdownTimeout time.Duration
 	static          bool
 	media           bool
+	metricsPath     string
+	noMetrics       bool
+	logProbes       bool
+	noAccessLog     bool
+	maxMemory       int
+	autoreload      bool
+	staticWatch     []string
+	debugger        bool
+	debuggerPort    int
+	pycharmHost     string
+	pycharmPort     int
 
 	resolver *configResolver
 }
@@ -102,6 +114,14 @@ func newServeCmd(f *factory) *cobra.Command {
 	fs.StringVar(&o.webhookURL, "webhook-url", "", "URL that receives startup, liveness and readiness webhooks")
 	durationVar(fs, &o.shutdownDelay, "shutdown-delay", 5*time.Second, "after SIGTERM, keep serving this long (with Connection: close) before draining")
 	durationVar(fs, &o.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long in-flight requests may take to finish at shutdown")
+	fs.BoolVar(&o.noAccessLog, "no-access-log", false, "write no log line per request")
+	fs.IntVar(&o.maxMemory, "max-memory", 0, "MB of RSS above which a worker is replaced gracefully (0: no limit)")
+	fs.BoolVar(&o.autoreload, "autoreload", false, "replace the workers when a Python file of the project changes (development)")
+	fs.StringArrayVar(&o.staticWatch, "static-watch", nil, "with --autoreload: path whose change runs collectstatic (repeatable)")
+	fs.BoolVar(&o.debugger, "debugger", false, "debugpy listens in each worker (worker i on --debugger-port+i)")
+	fs.IntVar(&o.debuggerPort, "debugger-port", 5678, "port debugpy listens on, with --debugger")
+	fs.StringVar(&o.pycharmHost, "pycharm-host", "", "workers connect to the PyCharm debug server on this host (with --pycharm-port)")
+	fs.IntVar(&o.pycharmPort, "pycharm-port", 0, "port of the PyCharm debug server")
 	addBootstrapFlags(c, o)
 	return c
 }
@@ -113,7 +133,10 @@ func addProbeFlags(fs *pflag.FlagSet, o *serveOptions) {
 	fs.StringVar(&o.startupProbe, "startup-probe", "/startup", "startup probe path")
 	fs.StringVar(&o.readinessProbe, "readiness-probe", "/ready", "readiness probe path")
 	fs.StringVar(&o.livenessProbe, "liveness-probe", "/alive", "liveness probe path")
-	fs.BoolVar(&o.noProbe, "no-probe", false, "run no probe server")
+	fs.BoolVar(&o.noProbe, "no-probe", false, "run no probe server (and so no metrics endpoint)")
+	fs.StringVar(&o.metricsPath, "metrics", "/metrics", "Prometheus metrics path on the probe server")
+	fs.BoolVar(&o.noMetrics, "no-metrics", false, "no metrics endpoint and no metric collection")
+	fs.BoolVar(&o.logProbes, "log-probes", false, "write a log line for each probe request")
 	fs.IntVar(&o.reqQueueLen, "req-queue-len", 10, "readiness fails while this many requests wait for a view")
 	fs.IntVar(&o.maxLifetime, "max-lifetime", 0, "liveness fails once more than this many requests were served (0: never)")
 	durationVar(fs, &o.checkTimeout, "check-timeout", time.Second, "how long probes wait for a worker's checks")
@@ -173,6 +196,9 @@ func runServe(ctx context.Context, f *factory, o *serveOptions) error {
 		setup.Stop(5 * time.Second)
 		return err
 	}
+	if len(o.staticWatch) > 0 && !o.autoreload {
+		log.Warn("--static-watch does nothing without --autoreload")
+	}
 	if o.debug && !o.resolver.flags.Changed("log-level") && f.getenv("HURRICANE_LOG_LEVEL") == "" {
 		o.log.level.level = slog.LevelDebug
 		log = newLogger(f.stderr, &o.log)
@@ -205,6 +231,7 @@ func (o *serveOptions) serveOptions(snapshot map[string]any) serve.Options {
 			MaxBufferSize:     o.maxBufferSize,
 			ForwardedAllowIPs: o.forwardedAllowIPs,
 			ShutdownTimeout:   o.shutdownTimeout,
+			AccessLog:         !o.noAccessLog,
 		},
 		Probe: probe.Config{
 			Port:          probePort,
@@ -217,18 +244,25 @@ func (o *serveOptions) serveOptions(snapshot map[string]any) serve.Options {
 			CheckTimeout:  o.checkTimeout,
 			Debug:         o.debug,
 			Databases:     o.readinessDBs,
+			MetricsPath:   o.metricsPath,
+			LogProbes:     o.logProbes,
 		},
+		Metrics:         !o.noMetrics && !o.noProbe,
+		Reload:          o.reload(),
 		NoProbe:         o.noProbe,
 		SkipChecks:      o.skipChecks,
 		Commands:        o.commands,
 		CheckMigrations: o.checkMigrations,
 		ApplyMigrations: o.applyMigrations,
 		ShutdownDelay:   o.shutdownDelay,
-		Sizing: worker.Sizing{
+		Serving: worker.Serving{
 			Processes:     o.processes,
 			Threads:       o.workers,
 			AsyncLimit:    o.maxAsync,
 			MaxBufferSize: o.maxBufferSize,
+			MaxMemory:     int64(o.maxMemory) << 20,
+			DrainTimeout:  o.shutdownTimeout,
+			Debugger:      o.debuggerConfig(),
 		},
 		Webhook: webhook.Config{URL: o.webhookURL, Version: str("HURRICANE_VERSION")},
 		Files: serve.Files{
@@ -271,6 +305,35 @@ func (o *serveOptions) validate() error {
 		return usagef("--max-lifetime must not be negative (0 means no limit)")
 	case o.checkTimeout <= 0:
 		return usagef("--check-timeout must be positive")
+	case o.maxMemory < 0:
+		return usagef("--max-memory must not be negative (0 means no limit)")
+	case o.autoreload && (o.debugger || o.pycharmHost != ""):
+		return usagef("--autoreload cannot be combined with --debugger or --pycharm-host: autoreload and debugger are not compatible")
+	case o.debugger && (o.debuggerPort < 1 || o.debuggerPort+o.processes-1 > 65535):
+		return usagef("--debugger-port %d is not a TCP port (1-65535) for every worker", o.debuggerPort)
 	}
 	return nil
+}
+
+func (o *serveOptions) debuggerConfig() worker.Debugger {
+	d := worker.Debugger{PycharmHost: o.pycharmHost, PycharmPort: o.pycharmPort}
+	if o.debugger {
+		d.Port = o.debuggerPort
+	}
+	return d
+}
+
+// reload is --autoreload: the project directory and --pythonpath hold the
+// code it watches.
+func (o *serveOptions) reload() serve.Reload {
+	if !o.autoreload {
+		return serve.Reload{}
+	}
+	roots := append([]string{"."}, o.pythonPath...)
+	for i, r := range roots {
+		if abs, err := filepath.Abs(r); err == nil {
+			roots[i] = abs
+		}
+	}
+	return serve.Reload{On: true, Roots: roots, StaticWatch: o.staticWatch}
 }

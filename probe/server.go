@@ -28,6 +28,11 @@ type Config struct {
 	CheckTimeout  time.Duration
 	Debug         bool
 	Databases     []string // aliases readiness checks; empty: all
+	MetricsPath   string   // where Metrics is served
+	// Metrics serves the Prometheus exposition; nil with --no-metrics.
+	Metrics fasthttp.RequestHandler
+	// LogProbes writes an access log line for each probe request.
+	LogProbes bool
 }
 
 // Checker runs a probe's checks on a worker.
@@ -64,6 +69,7 @@ type Server struct {
 	check  Checker
 	notify Notifier
 	log    *slog.Logger
+	access *slog.Logger
 	srv    *fasthttp.Server
 
 	mu   sync.Mutex
@@ -79,7 +85,11 @@ func New(cfg Config, state *State, check Checker, notify Notifier, log *slog.Log
 	if cfg.CheckTimeout <= 0 {
 		cfg.CheckTimeout = time.Second
 	}
-	s := &Server{cfg: cfg, state: state, check: check, notify: notify, log: log.With("component", "probe"), last: map[string]bool{}}
+	if cfg.MetricsPath != "" {
+		cfg.MetricsPath = CleanPath(cfg.MetricsPath)
+	}
+	s := &Server{cfg: cfg, state: state, check: check, notify: notify, log: log.With("component", "probe"),
+		access: log.With("component", "access"), last: map[string]bool{}}
 	s.srv = &fasthttp.Server{
 		Handler: func(ctx *fasthttp.RequestCtx) {
 			if !s.Handle(ctx) {
@@ -145,6 +155,10 @@ func (s *Server) match(path []byte) string {
 		return "readiness"
 	case s.cfg.LivenessPath:
 		return "liveness"
+	case s.cfg.MetricsPath:
+		if s.cfg.Metrics != nil {
+			return "metrics"
+		}
 	}
 	return ""
 }
@@ -158,6 +172,13 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) bool {
 	which := s.match(path)
 	if which == "" {
 		return false
+	}
+	if s.cfg.LogProbes {
+		defer s.logRequest(ctx, time.Now())
+	}
+	if which == "metrics" {
+		s.cfg.Metrics(ctx)
+		return true
 	}
 	ctx.Response.Header.Set("Cache-Control", "no-store, no-cache, must-revalidate, max-age=0")
 	if !ctx.IsGet() && !ctx.IsHead() && !ctx.IsPost() {
@@ -254,6 +275,26 @@ func (s *Server) detail(short, long string) (int, string) {
 		return fasthttp.StatusInternalServerError, long
 	}
 	return fasthttp.StatusInternalServerError, short
+}
+
+// logRequest writes a probe request's access log line (--log-probes).
+func (s *Server) logRequest(ctx *fasthttp.RequestCtx, started time.Time) {
+	s.access.LogAttrs(context.Background(), slog.LevelInfo, "probe request",
+		slog.String("method", string(ctx.Method())),
+		slog.String("path", string(ctx.Path())),
+		slog.Int("status", ctx.Response.StatusCode()),
+		slog.Float64("duration_ms", float64(time.Since(started).Microseconds())/1000),
+		slog.String("remote", ctx.RemoteIP().String()),
+	)
+}
+
+// Healthy is the last result of the liveness or readiness probe; known is
+// false before the first.
+func (s *Server) Healthy(probe string) (healthy, known bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	healthy, known = s.last[probe]
+	return healthy, known
 }
 
 // flip notifies the first result of a probe and every change after it.

@@ -42,6 +42,10 @@ type Flags uint8
 // FlagMoreBody is ASGI's more_body: further body frames follow on this stream.
 const FlagMoreBody Flags = 0x01
 
+// FlagRoute on http.response.start: the payload carries the URL pattern
+// Django resolved the request to, for metric labels.
+const FlagRoute Flags = 0x02
+
 // Frame is one decoded frame. Payload aliases the reader's buffer until the
 // next call to Reader.Next.
 type Frame struct {

@@ -40,6 +40,7 @@ type goldenRequest struct {
 
 type goldenResponse struct {
 	Status  int         `json:"status"`
+	Route   *string     `json:"route,omitempty"`
 	Headers [][2]string `json:"headers"`
 	Body    string      `json:"body"`
 }
@@ -121,6 +122,12 @@ func goldenFrames(t *testing.T) map[string]struct {
 		Status: 200, Headers: pairs(start.Headers), Body: "Hello world!",
 	}})
 
+	routed := &ResponseStart{Status: 404, Route: []byte("/items/<int:pk>"), Headers: hdrs("Content-Type", "text/html")}
+	b, err = AppendResponseStart(nil, 5, false, routed)
+	add("response_start_route", b, err, goldenCase{Type: TypeResponseStart, Flags: FlagRoute, Stream: 5, Response: &goldenResponse{
+		Status: 404, Route: strp("/items/<int:pk>"), Headers: pairs(routed.Headers),
+	}})
+
 	b, err = AppendResponseStart(nil, 9, true, &ResponseStart{Status: 206})
 	add("response_start_more", b, err, goldenCase{Type: TypeResponseStart, Flags: FlagMoreBody, Stream: 9, Response: &goldenResponse{Status: 206, Headers: [][2]string{}}})
 
@@ -177,11 +184,13 @@ func TestGoldenFrames(t *testing.T) {
 					t.Fatalf("decoded request %+v does not match %+v", r, c.want.Request)
 				}
 			case c.want.Response != nil:
-				r, err := DecodeResponseStart(f.Payload)
+				r, err := DecodeResponseStart(f.Payload, f.Flags)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if r.Status != c.want.Response.Status || string(r.Body) != c.want.Response.Body {
+				wantRoute := c.want.Response.Route != nil
+				if r.Status != c.want.Response.Status || string(r.Body) != c.want.Response.Body ||
+					(r.Route != nil) != wantRoute || (wantRoute && string(r.Route) != *c.want.Response.Route) {
 					t.Fatalf("decoded response %+v does not match %+v", r, c.want.Response)
 				}
 			case c.want.Ack != nil:

@@ -102,7 +102,10 @@ func DecodeRequest(p []byte) (*Request, error) {
 
 // ResponseStart is http.response.start, with the first body chunk.
 type ResponseStart struct {
-	Status  int
+	Status int
+	// Route is the URL pattern the request resolved to ("/items/<int:pk>"),
+	// nil when it resolved to none.
+	Route   []byte
 	Headers []Header
 	Body    []byte
 }
@@ -114,8 +117,18 @@ func AppendResponseStart(dst []byte, stream uint32, more bool, r *ResponseStart)
 	if more {
 		fl = FlagMoreBody
 	}
+	if r.Route != nil {
+		fl |= FlagRoute
+	}
 	dst, start := beginFrame(dst, TypeResponseStart, fl, stream)
 	dst = binary.BigEndian.AppendUint16(dst, uint16(r.Status))
+	if r.Route != nil {
+		if len(r.Route) > 0xffff {
+			return nil, ErrFrameTooLarge
+		}
+		dst = binary.BigEndian.AppendUint16(dst, uint16(len(r.Route)))
+		dst = append(dst, r.Route...)
+	}
 	dst, err := appendHeaders(dst, r.Headers, false)
 	if err != nil {
 		return nil, err
@@ -124,11 +137,14 @@ func AppendResponseStart(dst []byte, stream uint32, more bool, r *ResponseStart)
 	return endFrame(dst, start), nil
 }
 
-// DecodeResponseStart decodes an http.response.start payload. The result
-// aliases p.
-func DecodeResponseStart(p []byte) (*ResponseStart, error) {
+// DecodeResponseStart decodes an http.response.start payload sent with
+// flags fl. The result aliases p.
+func DecodeResponseStart(p []byte, fl Flags) (*ResponseStart, error) {
 	d := decoder{p: p}
 	r := &ResponseStart{Status: int(d.u16())}
+	if fl&FlagRoute != 0 {
+		r.Route = d.str16()
+	}
 	r.Headers = d.headers()
 	r.Body = d.rest()
 	if d.err || r.Status < 100 || r.Status > 999 {

@@ -77,7 +77,7 @@ func (c *poolChecker) outcome(p *worker.Process, err error) error {
 		c.misses[p]++
 		if c.misses[p] >= missesBeforeKill {
 			delete(c.misses, p)
-			c.pool.Kill(p, "its control lane missed the check deadline repeatedly")
+			c.pool.Kill(p, worker.ReasonUnresponsive)
 		}
 	}
 	return probe.ErrCheckTimeout

@@ -34,6 +34,7 @@ type exchange struct {
 	remote    string
 	requestID string
 	trace     string
+	route     string // the URL pattern, for metrics
 	body      io.Reader
 	conn      net.Conn
 	remaining int64 // declared body bytes not yet sent, -1 when chunked
@@ -47,6 +48,9 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	x := &exchange{srv: s, started: time.Now(), conn: ctx.Conn()}
+	if s.metrics != nil {
+		s.metrics.Begin()
+	}
 	if s.state != nil {
 		if !s.state.IsStarted() {
 			// Probes share this port and startup has not finished.
@@ -59,9 +63,12 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 			ctx.SetConnectionClose()
 		}
 	}
-	if s.files != nil && s.files.Handle(ctx) {
-		s.logFile(ctx, x)
-		return
+	if s.files != nil {
+		if route, ok := s.files.HandleMount(ctx); ok {
+			x.route = route
+			s.logFile(ctx, x)
+			return
+		}
 	}
 	var r protocol.Request
 	hs := make([]protocol.Header, 0, 16)
@@ -162,7 +169,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	x.respond(ctx)
 }
 
-// logFile writes the access log line of a static or media answer, which
+// logFile finishes a static or media answer, which
 // never reaches a worker (worker -1).
 func (s *Server) logFile(ctx *fasthttp.RequestCtx, x *exchange) {
 	x.method = string(ctx.Method())
@@ -185,7 +192,7 @@ func (s *Server) logFile(ctx *fasthttp.RequestCtx, x *exchange) {
 	if ctx.IsHead() || size < 0 {
 		size = 0
 	}
-	s.logAccess(x, ctx.Response.StatusCode(), size, -1)
+	s.finish(x, ctx.Response.StatusCode(), size, -1)
 }
 
 // respond waits for the worker's answer, feeding it request body on demand.
@@ -282,7 +289,7 @@ func (x *exchange) reject(ctx *fasthttp.RequestCtx, status int, msg string) {
 	if status == fasthttp.StatusRequestEntityTooLarge || status == fasthttp.StatusBadRequest {
 		ctx.SetConnectionClose()
 	}
-	x.srv.logAccess(x, status, int64(len(msg)), -1)
+	x.srv.finish(x, status, int64(len(msg)), -1)
 }
 
 // newRequestID returns 32 random hex digits. IDs need to be unique, not

@@ -45,6 +45,7 @@ func (x *exchange) start(ctx *fasthttp.RequestCtx, ev *worker.Event) {
 	if !hasRequestID {
 		resp.Header.Set("X-Request-ID", x.requestID)
 	}
+	x.route = x.srv.internRoute(ev.Route)
 	if !ev.More {
 		resp.SetBodyRaw(ev.Body)
 		x.st.Close()
@@ -52,7 +53,7 @@ func (x *exchange) start(ctx *fasthttp.RequestCtx, ev *worker.Event) {
 		if ctx.IsHead() {
 			sent = 0
 		}
-		x.srv.logAccess(x, ev.Status, sent, x.st.Slot())
+		x.srv.finish(x, ev.Status, sent, x.st.Slot())
 		return
 	}
 	b := &responseBody{x: x, status: ev.Status, cur: ev.Body, unacked: len(ev.Body)}
@@ -181,25 +182,72 @@ func (b *responseBody) Close() error {
 		_ = x.st.Disconnect()
 	}
 	x.st.Close()
-	x.srv.logAccess(x, b.status, b.written, x.st.Slot())
+	x.srv.finish(x, b.status, b.written, x.st.Slot())
 	return nil
 }
 
-// logAccess writes the access log line of one request.
-func (s *Server) logAccess(x *exchange, status int, size int64, slot int) {
+// unmatched labels requests that resolved to no route: Django found no
+// view, a middleware answered first, or Go answered without the app.
+const unmatched = "<unmatched>"
+
+// finish records one answered request: the probes' request statistics, the
+// metrics and the access log line.
+func (s *Server) finish(x *exchange, status int, size int64, slot int) {
+	d := time.Since(x.started)
 	if s.state != nil {
-		s.state.Served(time.Since(x.started))
+		s.state.Served(d)
+	}
+	if s.metrics != nil {
+		route := x.route
+		if route == "" {
+			route = unmatched
+		}
+		s.metrics.Observe(x.method, status, route, d, size)
+		s.metrics.End()
+	}
+	if !s.cfg.AccessLog {
+		return
 	}
 	level := slog.LevelInfo
+	switch {
+	case status >= 500:
+		level = slog.LevelError
+	case status >= 400:
+		level = slog.LevelWarn
+	}
 	s.access.LogAttrs(context.Background(), level, "request",
 		slog.String("method", x.method),
 		slog.String("path", x.path),
+		slog.String("route", x.route),
 		slog.Int("status", status),
 		slog.Int64("bytes", size),
-		slog.Float64("duration_ms", float64(time.Since(x.started).Microseconds())/1000),
+		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
 		slog.String("remote", x.remote),
 		slog.String("request_id", x.requestID),
 		slog.String("traceparent", x.trace),
 		slog.Int("worker", slot),
 	)
 }
+
+// internRoute returns the route as a string, allocating once per route.
+func (s *Server) internRoute(b []byte) string {
+	if b == nil {
+		return ""
+	}
+	s.routesMu.RLock()
+	r, ok := s.routes[string(b)]
+	s.routesMu.RUnlock()
+	if ok {
+		return r
+	}
+	r = string(b)
+	s.routesMu.Lock()
+	if len(s.routes) < maxRoutes {
+		s.routes[r] = r
+	}
+	s.routesMu.Unlock()
+	return r
+}
+
+// maxRoutes bounds the interned routes; a URLconf has far fewer.
+const maxRoutes = 4096

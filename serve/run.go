@@ -32,9 +32,11 @@ type Options struct {
 	CheckMigrations bool
 	ApplyMigrations bool
 	ShutdownDelay   time.Duration
-	Sizing          worker.Sizing
+	Serving          worker.Serving
 	Webhook         webhook.Config
 	Files           Files
+	Metrics         bool // collect and serve metrics (not --no-metrics)
+	Reload          Reload
 }
 
 // Run is the life of "hurricane serve" (SPEC §2): probe server up, system
@@ -47,13 +49,14 @@ func Run(ctx context.Context, o Options, pool *worker.Pool, setup *worker.Proces
 }
 
 type lifecycle struct {
-	o     Options
-	pool  *worker.Pool
-	base  *slog.Logger // for the parts, which add their own component
-	log   *slog.Logger
-	state *probe.State
-	hooks *webhook.Sender
-	srv   *Server
+	o      Options
+	pool   *worker.Pool
+	base   *slog.Logger // for the parts, which add their own component
+	log    *slog.Logger
+	state  *probe.State
+	hooks  *webhook.Sender
+	srv    *Server
+	probes *probe.Server
 }
 
 func (l *lifecycle) run(ctx context.Context, setup *worker.Process) (err error) {
@@ -82,6 +85,13 @@ func (l *lifecycle) run(ctx context.Context, setup *worker.Process) (err error) 
 	}
 	srv.state = l.state
 	l.srv = srv
+	if l.o.Metrics {
+		srv.metrics = l.newMetrics()
+		l.o.Probe.Metrics = srv.metrics.Handler()
+		l.log.Info("metrics", "port", l.o.Probe.Port, "path", probe.CleanPath(l.o.Probe.MetricsPath))
+	} else {
+		l.log.Info("no metrics (--no-metrics)")
+	}
 	mounts, err := l.o.Files.mounts(l.pool)
 	if err != nil {
 		return err
@@ -98,6 +108,7 @@ func (l *lifecycle) run(ctx context.Context, setup *worker.Process) (err error) 
 	var appLn net.Listener
 	if !l.o.NoProbe {
 		probes := probe.New(l.o.Probe, l.state, newPoolChecker(l.pool), l.notify, l.base)
+		l.probes = probes
 		s, r, lv := probes.Paths()
 		if l.o.Probe.Port == l.o.HTTP.Port {
 			srv.probes = probes
@@ -127,8 +138,8 @@ func (l *lifecycle) run(ctx context.Context, setup *worker.Process) (err error) 
 	setup.Stop(5 * time.Second)
 	setup = nil
 
-	l.log.Info("starting workers", "processes", l.o.Sizing.Processes, "threads", l.o.Sizing.Threads)
-	if err := l.pool.Start(ctx, l.o.Sizing); err != nil {
+	l.log.Info("starting workers", "processes", l.o.Serving.Processes, "threads", l.o.Serving.Threads)
+	if err := l.pool.Start(ctx, l.o.Serving); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -148,6 +159,13 @@ func (l *lifecycle) run(ctx context.Context, setup *worker.Process) (err error) 
 			return err
 		}
 		go func() { _ = srv.Serve(appLn) }()
+	}
+	if l.o.Reload.On {
+		stopReload, err := l.startReload(poolCtx)
+		if err != nil {
+			return err
+		}
+		defer stopReload()
 	}
 	l.state.Started()
 	l.hooks.Send(webhook.TypeStartup, webhook.StatusSucceeded, "")

@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/hurricane-run/hurricane/metrics"
 	"github.com/hurricane-run/hurricane/probe"
 	"github.com/hurricane-run/hurricane/static"
 	"github.com/hurricane-run/hurricane/worker"
@@ -44,6 +46,7 @@ type Config struct {
 	MaxBufferSize     int
 	ForwardedAllowIPs []string
 	ShutdownTimeout   time.Duration
+	AccessLog         bool // one log line per app request
 }
 
 // Dispatcher opens exchanges with workers.
@@ -65,9 +68,13 @@ type Server struct {
 	forwarded *trustedPeers
 	srv       *fasthttp.Server
 	chunk     int
-	state     *probe.State    // may be nil in tests
-	probes    *probe.Server   // set when probes share the app port
-	files     *static.Handler // --static / --media
+	state     *probe.State     // may be nil in tests
+	probes    *probe.Server    // set when probes share the app port
+	files     *static.Handler  // --static / --media
+	metrics   *metrics.Metrics // nil with --no-metrics
+
+	routesMu sync.RWMutex
+	routes   map[string]string
 }
 
 // New builds the server; Run starts it.
@@ -83,6 +90,7 @@ func New(cfg Config, pool Dispatcher, log *slog.Logger) (*Server, error) {
 		pool:      pool,
 		forwarded: trusted,
 		chunk:     bodyChunk,
+		routes:    map[string]string{},
 	}
 	if cfg.MaxBufferSize > 0 && cfg.MaxBufferSize < s.chunk {
 		s.chunk = cfg.MaxBufferSize

@@ -73,6 +73,7 @@ type Handler struct {
 // a restart.
 type mount struct {
 	Mount
+	route string // Prefix + "*"
 	real atomic.Pointer[realRoot]
 }
 
@@ -106,7 +107,7 @@ func New(mounts []Mount, log *slog.Logger) (*Handler, error) {
 			return nil, fmt.Errorf("mount %s: prefix %q is already mounted (STATIC_URL and MEDIA_URL must differ)", setting, m.Prefix)
 		}
 		seen[m.Prefix] = true
-		mm := &mount{Mount: m}
+		mm := &mount{Mount: m, route: m.Prefix + "*"}
 		if m.Root != "" {
 			abs, err := filepath.Abs(m.Root)
 			if err != nil {
@@ -146,6 +147,13 @@ func checkRoot(root string) error {
 // 404 and 405 answers, and reports whether it did. It reads the raw path,
 // never fasthttp's normalised one, so encoded traversal is seen and refused.
 func (h *Handler) Handle(ctx *fasthttp.RequestCtx) bool {
+	_, ok := h.HandleMount(ctx)
+	return ok
+}
+
+// HandleMount is Handle, also naming the mount that answered by its
+// route pattern ("/static/*"), for metric labels.
+func (h *Handler) HandleMount(ctx *fasthttp.RequestCtx) (string, bool) {
 	raw := ctx.URI().PathOriginal()
 	if i := bytes.IndexByte(raw, '?'); i >= 0 {
 		raw = raw[:i]
@@ -153,10 +161,10 @@ func (h *Handler) Handle(ctx *fasthttp.RequestCtx) bool {
 	for _, m := range h.mounts {
 		if len(raw) >= len(m.Prefix) && string(raw[:len(m.Prefix)]) == m.Prefix {
 			h.serve(ctx, m, string(raw[len(m.Prefix):]))
-			return true
+			return m.route, true
 		}
 	}
-	return false
+	return "", false
 }
 
 // root is the mount's root with symlinks resolved, "" when it does not

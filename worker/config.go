@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"time"
 )
 
@@ -16,17 +17,44 @@ type Config struct {
 	PythonPath   []string // extra import paths, as manage.py --pythonpath
 	Dir          string   // the project directory (working directory of workers)
 	StartTimeout time.Duration
-	Env          []string // extra environment for workers
-	Sizing
+	Env          []string      // extra environment for workers
+	MaxMemory    int64         // bytes of RSS above which a worker is replaced; 0: no limit
+	DrainTimeout time.Duration // how long a replaced worker may finish its requests
+	Serving
 }
 
-// Sizing is the part of the configuration that may come from Django
+// Serving is the part of the configuration that may come from Django
 // settings, so it is known only after the settings snapshot.
-type Sizing struct {
+type Serving struct {
 	Processes     int
-	Threads       int // sync view threads per process
-	AsyncLimit    int // concurrent async requests per process
-	MaxBufferSize int // bytes of one request body held in memory at once
+	Threads       int   // sync view threads per process
+	AsyncLimit    int   // concurrent async requests per process
+	MaxBufferSize int   // bytes of one request body held in memory at once
+	MaxMemory     int64 // bytes of RSS above which a worker is replaced; 0: no limit
+	// DrainTimeout is how long a replaced worker may finish its requests.
+	DrainTimeout time.Duration
+	Debugger     Debugger
+}
+
+// Debugger makes serving workers wait for a debugger (SPEC §2).
+type Debugger struct {
+	Port        int // debugpy listens on Port+slot; 0: off
+	PycharmHost string
+	PycharmPort int
+}
+
+func (d Debugger) env(slot int) []string {
+	var env []string
+	if d.Port > 0 {
+		env = append(env, "HURRICANE_WORKER_DEBUGGER_PORT="+strconv.Itoa(d.Port+slot))
+	}
+	if d.PycharmHost != "" {
+		env = append(env, "HURRICANE_WORKER_PYCHARM_HOST="+d.PycharmHost)
+		if d.PycharmPort > 0 {
+			env = append(env, "HURRICANE_WORKER_PYCHARM_PORT="+strconv.Itoa(d.PycharmPort))
+		}
+	}
+	return env
 }
 
 // ErrNoPython means no Python interpreter could be found.
@@ -53,14 +81,14 @@ func (c *Config) interpreter() (string, error) {
 
 func (c *Config) withDefaults() Config {
 	cc := *c
-	cc.Sizing = cc.Sizing.withDefaults()
+	cc.Serving = cc.Serving.withDefaults()
 	if cc.StartTimeout <= 0 {
 		cc.StartTimeout = 60 * time.Second
 	}
 	return cc
 }
 
-func (s Sizing) withDefaults() Sizing {
+func (s Serving) withDefaults() Serving {
 	cc := s
 	if cc.Processes < 1 {
 		cc.Processes = 1
@@ -70,6 +98,9 @@ func (s Sizing) withDefaults() Sizing {
 	}
 	if cc.AsyncLimit < 1 {
 		cc.AsyncLimit = 1000
+	}
+	if cc.DrainTimeout <= 0 {
+		cc.DrainTimeout = 20 * time.Second
 	}
 	if cc.MaxBufferSize <= 0 {
 		cc.MaxBufferSize = 100 << 20

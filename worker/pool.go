@@ -43,15 +43,18 @@ type Pool struct {
 	sockPath string
 	ln       net.Listener
 
-	mu       sync.Mutex
-	pending  map[string]*Process // spawned, by token, until both lanes attach
-	slots    []*Process          // ready workers by slot; nil while (re)starting
-	changed  chan struct{}       // closed and replaced when slots change
-	waiting  atomic.Int64        // requests waiting in Go for a worker
-	nextID   atomic.Uint32
-	restarts atomic.Int64
-	rotate   atomic.Uint32
-	wg       sync.WaitGroup
+	mu        sync.Mutex
+	pending   map[string]*Process // spawned, by token, until both lanes attach
+	slots     []*Process          // ready workers by slot; nil while (re)starting
+	changed   chan struct{}       // closed and replaced when slots change
+	waiting   atomic.Int64        // requests waiting in Go for a worker
+	nextID    atomic.Uint32
+	restartMu sync.Mutex
+	restarts  map[Reason]int64
+	replaceMu sync.Mutex     // one replacement at a time
+	draining  sync.WaitGroup // replaced workers finishing their requests
+	rotate    atomic.Uint32
+	wg        sync.WaitGroup
 }
 
 // New prepares a pool: it resolves the interpreter, extracts the Python
@@ -91,6 +94,7 @@ func New(cfg Config, log *slog.Logger) (*Pool, error) {
 		sockPath: sock,
 		ln:       ln,
 		pending:  map[string]*Process{},
+		restarts: map[Reason]int64{},
 		changed:  make(chan struct{}),
 	}
 	pl.wg.Add(1)
@@ -173,9 +177,9 @@ func (pl *Pool) handshake(c net.Conn) {
 
 // Start launches every worker and waits until all are ready. On failure it
 // stops the ones that started.
-func (pl *Pool) Start(ctx context.Context, sz Sizing) error {
+func (pl *Pool) Start(ctx context.Context, sv Serving) error {
 	pl.mu.Lock()
-	pl.cfg.Sizing = sz.withDefaults()
+	pl.cfg.Serving = sv.withDefaults()
 	pl.slots = make([]*Process, pl.cfg.Processes)
 	pl.mu.Unlock()
 	procs := make([]*Process, len(pl.slots))
@@ -224,58 +228,6 @@ func (pl *Pool) setSlot(i int, p *Process) {
 	close(pl.changed)
 	pl.changed = make(chan struct{})
 	pl.mu.Unlock()
-}
-
-// Run supervises the workers until ctx ends, replacing any that exit.
-func (pl *Pool) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	for i := range pl.slots {
-		wg.Go(func() { pl.supervise(ctx, i) })
-	}
-	wg.Wait()
-	return nil
-}
-
-func (pl *Pool) supervise(ctx context.Context, slot int) {
-	backoff := backoffMin
-	for {
-		pl.mu.Lock()
-		p := pl.slots[slot]
-		pl.mu.Unlock()
-		if p != nil {
-			started := time.Now()
-			select {
-			case <-ctx.Done():
-				return
-			case <-p.exited:
-			}
-			pl.setSlot(slot, nil)
-			pl.restarts.Add(1)
-			pl.log.Error("worker exited; replacing it", "worker", slot, "pid", p.pid, "error", p.exitErr)
-			if time.Since(started) > stableAfter {
-				backoff = backoffMin
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		np, err := pl.spawn(slot, "serve")
-		if err == nil {
-			err = np.waitReady(ctx, pl.cfg.StartTimeout)
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			pl.log.Error("worker failed to start; retrying", "worker", slot, "error", err, "backoff", backoff)
-			backoff = min(backoff*2, backoffMax)
-			continue
-		}
-		pl.setSlot(slot, np)
-		np.log.Info("worker ready", "pid", np.pid, "threads", np.hello.Threads)
-	}
 }
 
 // Open starts a stream on the ready worker with the fewest outstanding
@@ -384,6 +336,7 @@ func (pl *Pool) Shutdown(ctx context.Context, timeout time.Duration) {
 		wg.Go(func() { p.shutdown(ctx, timeout) })
 	}
 	wg.Wait()
+	pl.draining.Wait()
 }
 
 // Setup starts a short-lived worker with only a control lane, for the work
@@ -418,10 +371,4 @@ func (pl *Pool) Next() *Process {
 		return nil
 	}
 	return ws[int(pl.rotate.Add(1))%len(ws)]
-}
-
-// Kill stops a worker at once; the supervisor replaces it.
-func (pl *Pool) Kill(p *Process, reason string) {
-	pl.log.Error("killing worker", "worker", p.slot, "pid", p.pid, "reason", reason)
-	p.kill()
 }

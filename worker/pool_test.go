@@ -16,7 +16,7 @@ import (
 )
 
 // testPool starts a pool on testdata/tsite with the real Python worker.
-func testPool(t *testing.T, sz Sizing) *Pool {
+func testPool(t *testing.T, sv Serving) *Pool {
 	t.Helper()
 	python := os.Getenv("HURRICANE_TEST_PYTHON")
 	if python == "" {
@@ -38,7 +38,7 @@ func testPool(t *testing.T, sz Sizing) *Pool {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := pl.Start(ctx, sz); err != nil {
+	if err := pl.Start(ctx, sv); err != nil {
 		cancel()
 		pl.Close()
 		t.Fatal(err)
@@ -89,7 +89,7 @@ func get(t *testing.T, pl *Pool, target string) (int, string) {
 }
 
 func TestSyncAndAsyncViews(t *testing.T) {
-	pl := testPool(t, Sizing{Processes: 1, Threads: 2})
+	pl := testPool(t, Serving{Processes: 1, Threads: 2})
 	for _, c := range []struct{ path, body string }{{"/hello", "hello"}, {"/ahello", "ahello"}} {
 		if status, body := get(t, pl, c.path); status != 200 || body != c.body {
 			t.Errorf("%s: %d %q", c.path, status, body)
@@ -101,7 +101,7 @@ func TestSyncAndAsyncViews(t *testing.T) {
 }
 
 func TestBlockingViewsSpillToOtherThreads(t *testing.T) {
-	pl := testPool(t, Sizing{Processes: 1, Threads: 4})
+	pl := testPool(t, Serving{Processes: 1, Threads: 4})
 	get(t, pl, "/hello")
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -115,7 +115,7 @@ func TestBlockingViewsSpillToOtherThreads(t *testing.T) {
 }
 
 func TestQueueLengthCountsRequestsWaitingForAThread(t *testing.T) {
-	pl := testPool(t, Sizing{Processes: 1, Threads: 1})
+	pl := testPool(t, Serving{Processes: 1, Threads: 1})
 	var wg sync.WaitGroup
 	for range 3 {
 		wg.Go(func() { get(t, pl, "/sleep?ms=1500") })
@@ -138,7 +138,7 @@ func TestQueueLengthCountsRequestsWaitingForAThread(t *testing.T) {
 }
 
 func TestControlLaneAnswersWhileSaturated(t *testing.T) {
-	pl := testPool(t, Sizing{Processes: 1, Threads: 2})
+	pl := testPool(t, Serving{Processes: 1, Threads: 2})
 	var wg sync.WaitGroup
 	for range 2 {
 		wg.Go(func() { get(t, pl, "/spin?ms=1500") })
@@ -174,7 +174,7 @@ func TestControlLaneAnswersWhileSaturated(t *testing.T) {
 }
 
 func TestCrashedWorkerIsReplaced(t *testing.T) {
-	pl := testPool(t, Sizing{Processes: 1, Threads: 2})
+	pl := testPool(t, Serving{Processes: 1, Threads: 2})
 	old := pl.Workers()[0]
 	result := make(chan int, 1)
 	go func() {
@@ -205,7 +205,7 @@ func TestCrashedWorkerIsReplaced(t *testing.T) {
 }
 
 func TestSnapshotReadsSettings(t *testing.T) {
-	pl := testPool(t, Sizing{Processes: 1, Threads: 1})
+	pl := testPool(t, Serving{Processes: 1, Threads: 1})
 	got, err := pl.Snapshot(context.Background(), []string{"HURRICANE_PORT", "PORT", "NOT_SET", "DEBUG"})
 	if err != nil {
 		t.Fatal(err)
@@ -229,7 +229,7 @@ func TestStartErrorNamesTheProblem(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pl.Close()
-	err = pl.Start(context.Background(), Sizing{Processes: 2})
+	err = pl.Start(context.Background(), Serving{Processes: 2})
 	if err == nil || !strings.Contains(err.Error(), "could not be imported") {
 		t.Fatalf("err = %v", err)
 	}

@@ -64,7 +64,8 @@ type Process struct {
 	exitErr error
 	fatal   *StartError
 
-	dead atomic.Bool // a lane closed: take no more requests
+	dead   atomic.Bool  // a lane closed: take no more requests
+	reason atomic.Value // Reason it was killed for, when Go killed it
 
 	streamsMu sync.Mutex
 	streams   map[uint32]*Stream
@@ -95,6 +96,9 @@ func newProcess(slot int, token string, lanes int, log *slog.Logger) *Process {
 		ctlWait: map[uint32]chan controlAnswer{},
 	}
 }
+
+// Slot is the worker's slot, 0 to processes-1 (-1 for a setup worker).
+func (p *Process) Slot() int { return p.slot }
 
 // PID is the worker's process ID.
 func (p *Process) PID() int { return p.pid }
@@ -147,13 +151,13 @@ func (p *Process) onDataFrame(f protocol.Frame) {
 	switch f.Type {
 	case protocol.TypeResponseStart:
 		payload := append([]byte(nil), f.Payload...)
-		r, err := protocol.DecodeResponseStart(payload)
+		r, err := protocol.DecodeResponseStart(payload, f.Flags)
 		if err != nil {
 			p.log.Error("malformed response from worker", "error", err)
 			s.push(Event{Kind: EventAbort})
 			return
 		}
-		s.push(Event{Kind: EventStart, Status: r.Status, Headers: r.Headers, Body: r.Body, More: f.MoreBody()})
+		s.push(Event{Kind: EventStart, Status: r.Status, Route: r.Route, Headers: r.Headers, Body: r.Body, More: f.MoreBody()})
 	case protocol.TypeResponseBody:
 		s.push(Event{Kind: EventBody, Body: append([]byte(nil), f.Payload...), More: f.MoreBody()})
 	case protocol.TypeBodyRead:

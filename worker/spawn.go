@@ -61,7 +61,12 @@ func (pl *Pool) spawn(slot int, mode string) (*Process, error) {
 		"HURRICANE_WORKER_MAX_BUFFER="+strconv.Itoa(pl.cfg.MaxBufferSize),
 		"HURRICANE_WORKER_LOG_FD=3",
 		"HURRICANE_WORKER_PYTHONPATH="+strings.Join(pl.cfg.PythonPath, string(os.PathListSeparator)),
+		// Counters without _created samples: Go sums them over processes.
+		"PROMETHEUS_DISABLE_CREATED_SERIES=True",
 	)
+	if mode == "serve" {
+		cmd.Env = append(cmd.Env, pl.cfg.Debugger.env(slot)...)
+	}
 	cmd.ExtraFiles = []*os.File{recW}
 	// Its own process group: a terminal's Ctrl-C reaches Go, which shuts
 	// workers down in order.

@@ -24,6 +24,7 @@ const (
 type Event struct {
 	Kind    EventKind
 	Status  int
+	Route   []byte // the URL pattern Django resolved, nil for none
 	Headers []protocol.Header
 	Body    []byte
 	More    bool

@@ -67,14 +67,14 @@ def test_batched_requests_each_get_one_frame(go):
     assert sorted(f[2] for f in frames) == list(range(1, 21))
     for ftype, flags, _sid, payload in frames:
         assert ftype == protocol.RESPONSE_START and not flags & protocol.MORE_BODY
-        status, _headers, body = protocol.decode_response_start(payload)
+        status, _headers, body, _route = protocol.decode_response_start(payload, flags)
         assert (status, body) == (200, b"hello")
 
 
 def test_environ_from_scope(go):
     go.send(request(1, b"/meta", b"a=1&a=2", [(b"x-multi", b"one"), (b"x-multi", b"two"), (b"x_sneaky", b"no")], b"abc"))
-    (_, _, _, payload), = go.frames(1)
-    _, _, body = protocol.decode_response_start(payload)
+    (_, flags, _, payload), = go.frames(1)
+    _, _, body, _ = protocol.decode_response_start(payload, flags)
     assert body == b"/meta|a=1&a=2|127.0.0.1|8000|one,two|3|abc"
 
 
@@ -86,9 +86,9 @@ def test_body_is_pulled_in_chunks(go):
     (ftype, _, _, _), = go.frames(1)
     assert ftype == protocol.BODY_READ
     go.send(protocol.frame(protocol.HTTP_BODY, 1, b"ghi", 0))
-    (ftype, _, _, payload), = go.frames(1)
+    (ftype, flags, _, payload), = go.frames(1)
     assert ftype == protocol.RESPONSE_START
-    assert protocol.decode_response_start(payload)[2].endswith(b"|9|abcdefghi")
+    assert protocol.decode_response_start(payload, flags)[2].endswith(b"|9|abcdefghi")
 
 
 def test_streaming_response_frames(go):
@@ -142,3 +142,13 @@ def test_disconnect_stops_a_stream(go):
     go.send(request(1, b"/stream") + protocol.frame(protocol.HTTP_DISCONNECT, 1))
     frames = go.frames(1)
     assert frames[0][0] == protocol.RESPONSE_START
+
+
+@pytest.mark.parametrize("path, want", [(b"/hello", "/hello"), (b"/ahello", "/ahello"), (b"/stream", "/stream"), (b"/missing", None)])
+def test_response_names_the_resolved_route(go, path, want):
+    go.send(request(1, path))
+    ftype, flags, _, payload = go.frames(1)[0]
+    assert ftype == protocol.RESPONSE_START
+    status, _, _, route = protocol.decode_response_start(payload, flags)
+    assert route == want
+    assert status == (404 if want is None else 200)

@@ -62,8 +62,9 @@ def test_response_start_encodes_like_go(name):
     _, flags, stream, payload = only_frame(data)
     w = want["response"]
     headers = [(k.encode(), v.encode()) for k, v in w["headers"]]
-    assert protocol.encode_response_start(stream, w["status"], headers, w["body"].encode(), bool(flags & protocol.MORE_BODY)) == data
-    assert protocol.decode_response_start(payload) == (w["status"], headers, w["body"].encode())
+    route = w.get("route")
+    assert protocol.encode_response_start(stream, w["status"], headers, w["body"].encode(), bool(flags & protocol.MORE_BODY), route) == data
+    assert protocol.decode_response_start(payload, flags) == (w["status"], headers, w["body"].encode(), route)
 
 
 def test_response_body_encodes_like_go():

@@ -9,15 +9,13 @@ import asyncio
 import threading
 import traceback
 
-from . import log, protocol
+from . import log, protocol, routes
 from .stream import INITIAL_CREDIT
 
 
 class AsyncApp:
     def __init__(self, limit):
-        from django.core.handlers.asgi import ASGIHandler
-
-        self.handler = ASGIHandler()
+        self.handler = routes.asgi_handler_class()()
         self.limit = max(1, limit)
         # Each counter has one writer thread: submitted the lane's reader,
         # the others the loop.
@@ -161,7 +159,8 @@ class AsyncApp:
                     raise RuntimeError("http.response.body before http.response.start")
                 started["sent"] = True
                 st.credit -= len(body)
-                lane.send_now(protocol.encode_response_start(sid, started["status"], started["headers"], body, more))
+                route = scope.get(routes.ROUTE_KEY)
+                lane.send_now(protocol.encode_response_start(sid, started["status"], started["headers"], body, more, route))
                 return
             while st.credit <= 0 and not st.disconnected:
                 await state.wait()
@@ -170,8 +169,9 @@ class AsyncApp:
             st.credit -= len(body)
             lane.send_now(protocol.response_body(sid, body, more))
 
+        scope = st.req.scope()
         try:
-            await self.handler(st.req.scope(), receive, send)
+            await self.handler(scope, receive, send)
         except Exception:
             log.error("request failed in the worker", traceback=traceback.format_exc())
             if "sent" in started:

@@ -26,6 +26,7 @@ CONTROL_REQUEST = 0x30
 CONTROL_RESPONSE = 0x31
 
 MORE_BODY = 0x01
+ROUTE = 0x02  # http.response.start carries the resolved URL pattern
 
 OP_PING = 1
 OP_STATS = 2
@@ -163,12 +164,20 @@ def encode_request(stream, r, more_body=False):
     return frame(HTTP_REQUEST, stream, b"".join(parts), MORE_BODY if more_body else 0)
 
 
-def encode_response_start(stream, status, headers, body=b"", more_body=False):
+def encode_response_start(stream, status, headers, body=b"", more_body=False, route=None):
     """Encode http.response.start with its first body chunk.
 
-    headers is a list of (bytes, bytes) pairs.
+    headers is a list of (bytes, bytes) pairs; route, when not None, is the
+    URL pattern (str) Django resolved the request to.
     """
-    parts = [_U16.pack(status), _U16.pack(len(headers))]
+    flags = MORE_BODY if more_body else 0
+    parts = [_U16.pack(status)]
+    if route is not None:
+        flags |= ROUTE
+        r = route.encode("utf-8")[:0xFFFF]
+        parts.append(_U16.pack(len(r)))
+        parts.append(r)
+    parts.append(_U16.pack(len(headers)))
     for name, value in headers:
         parts.append(_U16.pack(len(name)))
         parts.append(name)
@@ -176,14 +185,20 @@ def encode_response_start(stream, status, headers, body=b"", more_body=False):
         parts.append(value)
     parts.append(body)
     payload = b"".join(parts)
-    return _pack_header(len(payload), RESPONSE_START, MORE_BODY if more_body else 0, stream) + payload
+    return _pack_header(len(payload), RESPONSE_START, flags, stream) + payload
 
 
-def decode_response_start(p):
-    """Decode an http.response.start payload into (status, headers, body)."""
+def decode_response_start(p, flags=0):
+    """Decode an http.response.start payload into (status, headers, body, route)."""
     (status,) = _unpack_u16(p, 0)
-    (count,) = _unpack_u16(p, 2)
-    off = 4
+    off = 2
+    route = None
+    if flags & ROUTE:
+        (n,) = _unpack_u16(p, off)
+        route = bytes(p[off + 2:off + 2 + n]).decode("utf-8")
+        off += 2 + n
+    (count,) = _unpack_u16(p, off)
+    off += 2
     headers = []
     for _ in range(count):
         (n,) = _unpack_u16(p, off)
@@ -192,7 +207,7 @@ def decode_response_start(p):
         (n,) = _unpack_u16(p, off)
         headers.append((name, bytes(p[off + 2:off + 2 + n])))
         off += 2 + n
-    return status, headers, bytes(p[off:])
+    return status, headers, bytes(p[off:]), route
 
 
 def response_body(stream, body, more_body):

@@ -9,7 +9,7 @@ import sys
 import tempfile
 import traceback
 
-from . import log, protocol
+from . import log, protocol, routes
 from .stream import BodyInput, Disconnected
 
 FILE_BLOCK = 256 * 1024
@@ -43,12 +43,11 @@ class FileWrapper:
 
 class SyncApp:
     def __init__(self, max_buffer):
-        from django.core.handlers.wsgi import WSGIHandler
         from django.http import HttpResponse
         from django.urls import get_resolver
         from asgiref.sync import iscoroutinefunction
 
-        self.handler = WSGIHandler()
+        self.handler = routes.wsgi_handler_class()()
         self.plain_response = HttpResponse
         self.resolver = get_resolver
         self.iscoroutinefunction = iscoroutinefunction
@@ -146,8 +145,9 @@ class SyncApp:
         def start_response(status, headers, exc_info=None):
             started[:] = [status, headers]
 
+        env = self.environ(st)
         try:
-            response = self.handler(self.environ(st), start_response)
+            response = self.handler(env, start_response)
         except Exception:
             log.error("request failed in the worker", traceback=traceback.format_exc())
             _send(lane, _pack_start(st.sid, 500, [(b"content-type", b"text/plain; charset=utf-8")], b"Internal Server Error"), batched)
@@ -155,12 +155,13 @@ class SyncApp:
         try:
             status = int(started[0][:3])
             headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in started[1]]
+            route = env.get(routes.ROUTE_KEY)
             if type(response) is self.plain_response or (
                 isinstance(response, self.plain_response) and not response.streaming
             ):
-                _send(lane, _pack_start(st.sid, status, headers, response.content), batched)
+                _send(lane, _pack_start(st.sid, status, headers, response.content, False, route), batched)
                 return
-            self._stream(st, status, headers, response)
+            self._stream(st, status, headers, response, route)
         except Disconnected:
             pass
         except Exception:
@@ -172,9 +173,9 @@ class SyncApp:
             except Exception:
                 log.error("closing the response failed", traceback=traceback.format_exc())
 
-    def _stream(self, st, status, headers, response):
+    def _stream(self, st, status, headers, response, route):
         lane = st.lane
-        lane.send_now(_pack_start(st.sid, status, headers, b"", True))
+        lane.send_now(_pack_start(st.sid, status, headers, b"", True, route))
         sid = st.sid
         for chunk in response:
             if not chunk:
