@@ -25,3 +25,34 @@ def django_setup():
             MIDDLEWARE=[],
         )
         django.setup()
+
+
+@pytest.fixture
+def log_records():
+    """The worker's log records, read from a pipe as Go reads them."""
+    import json
+    import os
+
+    from hurricane.worker import log
+
+    r, w = os.pipe()
+    os.set_blocking(r, False)
+    saved = log._fd
+    log.setup(w)
+
+    def read():
+        data = b""
+        while True:
+            try:
+                chunk = os.read(r, 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        return [json.loads(line) for line in data.splitlines()]
+
+    yield read
+    log.setup(saved)
+    os.close(w)
+    os.close(r)

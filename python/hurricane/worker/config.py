@@ -15,6 +15,10 @@ class Config:
     max_buffer: int
     log_fd: int
     pythonpath: list
+    # Debuggers (--debugger, --pycharm-host/--pycharm-port); None when off.
+    debugger_port: int | None = None
+    pycharm_host: str = ""
+    pycharm_port: int | None = None
 
     @classmethod
     def from_env(cls, env=os.environ):
@@ -28,4 +32,11 @@ class Config:
             max_buffer=int(env.get("HURRICANE_WORKER_MAX_BUFFER", str(100 << 20))),
             log_fd=int(env.get("HURRICANE_WORKER_LOG_FD", "-1")),
             pythonpath=[p for p in env.get("HURRICANE_WORKER_PYTHONPATH", "").split(os.pathsep) if p],
+            debugger_port=_port(env.get("HURRICANE_WORKER_DEBUGGER_PORT")),
+            pycharm_host=env.get("HURRICANE_WORKER_PYCHARM_HOST", ""),
+            pycharm_port=_port(env.get("HURRICANE_WORKER_PYCHARM_PORT")),
         )
+
+
+def _port(value):
+    return int(value) if value else None

@@ -1,4 +1,4 @@
-"""The control lane: health, statistics, settings and shutdown.
+"""The control lane: health, statistics, settings, metrics and shutdown.
 
 It has its own connection and thread, so request load cannot starve it: a
 saturated worker still answers within milliseconds (a thread waiting for the
@@ -12,7 +12,7 @@ import threading
 import time
 import traceback
 
-from . import checks, log, protocol
+from . import checks, log, metrics, protocol
 
 
 class ControlLane:
@@ -28,7 +28,7 @@ class ControlLane:
         threading.Thread(target=self._run_slow, name="hurricane-checks", daemon=True).start()
 
     def _run_slow(self):
-        """Checks, database and migration queries, one at a time."""
+        """Checks, database and migration queries and metrics, one at a time."""
         while True:
             rid, fn, args = self.slow.get()
             try:
@@ -83,6 +83,9 @@ class ControlLane:
                 self.slow.put((rid, checks.check_databases, args))
             elif op == protocol.OP_MIGRATE:
                 self.slow.put((rid, checks.pending_migrations, args))
+            elif op == protocol.OP_METRICS:
+                # App code runs in get(): never on this thread.
+                self.slow.put((rid, metrics.collect, {"worker": self.worker}))
             elif op == protocol.OP_SHUTDOWN:
                 self.shutdown(rid, float(args.get("timeout", 10)))
             else:

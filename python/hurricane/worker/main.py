@@ -52,6 +52,10 @@ def main():
         )
     _setup_django()
     _check_shadowing()
+    if cfg.mode == "serve":
+        from . import debug
+
+        debug.setup(cfg)
 
     from .data import DataLane, connect
     from .control import ControlLane
