@@ -17,9 +17,7 @@ type Config struct {
 	PythonPath   []string // extra import paths, as manage.py --pythonpath
 	Dir          string   // the project directory (working directory of workers)
 	StartTimeout time.Duration
-	Env          []string      // extra environment for workers
-	MaxMemory    int64         // bytes of RSS above which a worker is replaced; 0: no limit
-	DrainTimeout time.Duration // how long a replaced worker may finish its requests
+	Env          []string // extra environment for workers
 	Serving
 }
 

@@ -19,7 +19,7 @@ const (
 )
 
 // memoryCheckEvery is how often worker RSS is compared with MaxMemory.
-const memoryCheckEvery = time.Second
+const memoryCheckEvery = 500 * time.Millisecond
 
 // Run supervises the workers until ctx ends, replacing any that exit and,
 // with MaxMemory set, any that grow above it.
