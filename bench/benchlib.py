@@ -89,9 +89,9 @@ def render_run(results_path, meta_path):
         else:
             med[name] = (None, None, 0)
     uvicorn = med.get("uvicorn", (None,))[0]
-    peers = [med[n][0] for n in names if n != "hurricane" and med[n][0] is not None]
+    peers = [med[n][0] for n in names if not n.startswith("hurricane") and med[n][0] is not None]
     best_peer = max(peers) if peers else None
-    best_peer_name = next((n for n in names if n != "hurricane" and med[n][0] == best_peer), None) if best_peer else None
+    best_peer_name = next((n for n in names if not n.startswith("hurricane") and med[n][0] == best_peer), None) if best_peer else None
 
     o = []
     o.append(f"## {meta['title']}\n")
@@ -120,6 +120,10 @@ def render_run(results_path, meta_path):
     o.append("")
     if best_peer_name:
         o.append(f"Best peer: {best_peer_name}. Ratios are of median req/s (higher is better for the first server).\n")
+    full, bare = med.get("hurricane", (None,))[0], med.get("hurricane-bare", (None,))[0]
+    if full and bare:
+        o.append(f"Metrics and access log: hurricane (both on, the default) serves {full / bare:.1%} of the requests/s "
+                 f"of hurricane-bare (`--no-metrics --no-access-log`) in the same run, a cost of {1 - full / bare:.1%}.\n")
     o.append("Raw numbers per repetition:\n")
     _raw_table(o, rows)
 
