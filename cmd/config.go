@@ -87,7 +87,9 @@ type configResolver struct {
 func newConfigResolver(fs *pflag.FlagSet, environ []string) *configResolver {
 	env := viper.New()
 	for _, kv := range environ {
-		if k, v, ok := strings.Cut(kv, "="); ok {
+		// An empty value counts as unset, as a Kubernetes env entry without
+		// a value or a shell's VAR= means.
+		if k, v, ok := strings.Cut(kv, "="); ok && v != "" {
 			env.Set(k, v)
 		}
 	}
