@@ -32,7 +32,7 @@ type Options struct {
 	CheckMigrations bool
 	ApplyMigrations bool
 	ShutdownDelay   time.Duration
-	Serving          worker.Serving
+	Serving         worker.Serving
 	Webhook         webhook.Config
 	Files           Files
 	Metrics         bool // collect and serve metrics (not --no-metrics)

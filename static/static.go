@@ -74,7 +74,7 @@ type Handler struct {
 type mount struct {
 	Mount
 	route string // Prefix + "*"
-	real atomic.Pointer[realRoot]
+	real  atomic.Pointer[realRoot]
 }
 
 type realRoot struct {
