@@ -28,7 +28,14 @@ const (
 	annEnv       = "hurricane/env"       // environment variable, if not HURRICANE_<NAME>
 	annNoConfig  = "hurricane/no-config" // only ever from the command line
 	annNoLegacy  = "hurricane/no-legacy" // the unprefixed name means something else
+	annSetting   = "hurricane/setting"   // the Django setting, if not HURRICANE_<NAME>
 )
+
+// markSetting reads a flag from one Django setting of its own name (AMQP_HOST
+// for --amqp-host, as 1.6.2), with no deprecation.
+func markSetting(fs *pflag.FlagSet, name, setting string) {
+	_ = fs.SetAnnotation(name, annSetting, []string{setting})
+}
 
 // markNoLegacy stops a flag from reading its unprefixed 1.6.2 setting, for
 // names Django itself uses: DEBUG no longer means --debug.
@@ -118,6 +125,10 @@ func (r *configResolver) settingNames() []string {
 		if isBootstrap(f) || !isConfigurable(f) {
 			return
 		}
+		if v := f.Annotations[annSetting]; len(v) > 0 {
+			names = append(names, v[0])
+			return
+		}
 		names = append(names, settingName(f.Name))
 		if hasLegacy(f) {
 			names = append(names, legacyName(f.Name))
@@ -136,7 +147,17 @@ func (r *configResolver) apply(settings map[string]any, log *slog.Logger) error 
 			return
 		}
 		prefixed, legacy := settingName(f.Name), legacyName(f.Name)
+		own := ""
+		if v := f.Annotations[annSetting]; len(v) > 0 {
+			own = v[0]
+		}
 		switch {
+		case own != "" && hasKey(settings, own):
+			err = setFlagFromSetting(f, settings[own], "Django setting "+own)
+		case own != "":
+			if r.env.IsSet(envName(f)) {
+				err = setFlag(f, r.env.GetString(envName(f)), "environment variable "+envName(f), true)
+			}
 		case hasKey(settings, prefixed):
 			err = setFlagFromSetting(f, settings[prefixed], "Django setting "+prefixed)
 		case hasLegacy(f) && hasKey(settings, legacy):

@@ -56,7 +56,7 @@ func newRootCmd(f *factory) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(newServeCmd(f), newProbeCmd(f), newCheckCmd(f))
+	root.AddCommand(newServeCmd(f), newConsumeCmd(f), newProbeCmd(f), newCheckCmd(f))
 	return root
 }
 

@@ -159,51 +159,72 @@ func addBootstrapFlags(c *cobra.Command, o *serveOptions) {
 }
 
 func runServe(ctx context.Context, f *factory, o *serveOptions) error {
-	log := newLogger(f.stderr, &o.log)
-	dir, err := os.Getwd()
+	r, err := o.start(ctx, f, nil)
 	if err != nil {
 		return err
+	}
+	defer r.pool.Close()
+	return serve.Run(ctx, o.serveOptions(r.snapshot), r.pool, r.setup, r.log)
+}
+
+// started is what serve and consume have once the settings are resolved.
+type started struct {
+	pool     *worker.Pool
+	setup    *worker.Process
+	snapshot map[string]any
+	log      *slog.Logger
+}
+
+// start finds the project, starts the setup worker, reads the settings
+// (the flags' and extra), resolves and validates every flag. On error it
+// stops what it started; on success the caller closes the pool.
+func (o *serveOptions) start(ctx context.Context, f *factory, extra []string) (r started, err error) {
+	r.log = newLogger(f.stderr, &o.log)
+	dir, err := os.Getwd()
+	if err != nil {
+		return r, err
 	}
 	settings, err := worker.FindSettings(dir, o.settings)
 	if err != nil {
-		return err
+		return r, err
 	}
-	pool, err := worker.New(worker.Config{
+	if r.pool, err = worker.New(worker.Config{
 		Python:     o.python,
 		Settings:   settings,
 		PythonPath: o.pythonPath,
 		Dir:        dir,
-	}, log)
-	if err != nil {
-		return err
+	}, r.log); err != nil {
+		return r, err
 	}
-	defer pool.Close()
-
-	setup, err := pool.Setup(ctx)
-	if err != nil {
-		return startupError(ctx, err)
+	defer func() {
+		if err != nil {
+			if r.setup != nil {
+				r.setup.Stop(5 * time.Second)
+			}
+			r.pool.Close()
+		}
+	}()
+	if r.setup, err = r.pool.Setup(ctx); err != nil {
+		return r, startupError(ctx, err)
 	}
-	snapshot, err := setup.Settings(ctx, append(o.resolver.settingNames(), djangoSettings...))
-	if err != nil {
-		setup.Stop(5 * time.Second)
-		return startupError(ctx, err)
+	names := append(append(o.resolver.settingNames(), djangoSettings...), extra...)
+	if r.snapshot, err = r.setup.Settings(ctx, names); err != nil {
+		return r, startupError(ctx, err)
 	}
-	if err := o.resolver.apply(snapshot, log); err != nil {
-		setup.Stop(5 * time.Second)
-		return err
+	if err = o.resolver.apply(r.snapshot, r.log); err != nil {
+		return r, err
 	}
-	if err := o.validate(); err != nil {
-		setup.Stop(5 * time.Second)
-		return err
+	if err = o.validate(); err != nil {
+		return r, err
 	}
 	if len(o.staticWatch) > 0 && !o.autoreload {
-		log.Warn("--static-watch does nothing without --autoreload")
+		r.log.Warn("--static-watch does nothing without --autoreload")
 	}
 	if o.debug && !o.resolver.flags.Changed("log-level") && f.getenv("HURRICANE_LOG_LEVEL") == "" {
 		o.log.level.level = slog.LevelDebug
-		log = newLogger(f.stderr, &o.log)
+		r.log = newLogger(f.stderr, &o.log)
 	}
-	return serve.Run(ctx, o.serveOptions(snapshot), pool, setup, log)
+	return r, nil
 }
 
 // djangoSettings are read with the flags' settings in the snapshot.

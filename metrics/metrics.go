@@ -59,6 +59,8 @@ type Metrics struct {
 	duration *prometheus.HistogramVec
 	size     *prometheus.HistogramVec
 	inflight prometheus.Gauge
+	messages *prometheus.CounterVec
+	handled  *prometheus.HistogramVec
 	app      *appGatherer
 	log      *slog.Logger
 }
@@ -84,6 +86,15 @@ func New(info Info, src Sources, log *slog.Logger) *Metrics {
 		Namespace: namespace, Subsystem: "http", Name: "requests_in_flight",
 		Help: "HTTP requests being answered.",
 	})
+	m.messages = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Subsystem: "amqp", Name: "messages_total",
+		Help: "AMQP messages by outcome: received, acked, rejected, requeued, failed (the handler raised), dropped (a settle after a reconnect).",
+	}, []string{"outcome"})
+	m.handled = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: namespace, Subsystem: "amqp", Name: "handler_duration_seconds",
+		Help:    "Time from handing a message to its handler until the handler returned.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"result"})
 	m.reg.MustRegister(m.requests, m.duration, m.size, m.inflight,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -103,6 +114,23 @@ func (m *Metrics) Observe(method string, status int, route string, d time.Durati
 	m.requests.WithLabelValues(method, statusText(status), route).Inc()
 	m.duration.WithLabelValues(method, route).Observe(d.Seconds())
 	m.size.WithLabelValues(route).Observe(float64(size))
+}
+
+// EnableAMQP adds the AMQP families ("hurricane consume").
+func (m *Metrics) EnableAMQP() {
+	m.reg.MustRegister(m.messages, m.handled)
+}
+
+// Message counts an AMQP message outcome.
+func (m *Metrics) Message(outcome string) { m.messages.WithLabelValues(outcome).Inc() }
+
+// Handled observes how long an AMQP handler ran; ok is false when it raised.
+func (m *Metrics) Handled(d time.Duration, ok bool) {
+	result := "ok"
+	if !ok {
+		result = "error"
+	}
+	m.handled.WithLabelValues(result).Observe(d.Seconds())
 }
 
 // Begin and End bracket a request for the in-flight gauge.

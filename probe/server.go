@@ -49,6 +49,7 @@ type Report struct {
 	Failure  string            // the serious check findings; empty when the checks pass
 	DBErrors map[string]string // failing database aliases
 	Queue    int               // request queue length
+	NotReady string            // a reason readiness fails (400) although the checks pass
 }
 
 // CheckFailure is a tagged check that reported an error.
@@ -234,6 +235,11 @@ func (s *Server) readiness() (int, string) {
 		}
 		sort.Strings(aliases)
 		return s.detail("database error", "django database error: "+strings.Join(aliases, "; "))
+	case r.NotReady != "":
+		if s.cfg.Debug {
+			return fasthttp.StatusBadRequest, r.NotReady
+		}
+		return fasthttp.StatusBadRequest, ""
 	case r.Queue >= s.cfg.ReqQueueLen:
 		return fasthttp.StatusBadRequest, ""
 	}

@@ -18,6 +18,7 @@ const (
 	OpProbe      Op = 9  // a probe's checks in one answer: ProbeArgs → ProbeResult
 	OpFindStatic Op = 10 // Django's staticfiles finders: {"path": rel} → {"path": abs or null}
 	OpMetrics    Op = 11 // the app's own Prometheus metrics → MetricsResult
+	OpHandler    Op = 12 // import and check an AMQP handler class: HandlerArgs → HandlerInfo
 )
 
 // ProbeArgs asks for a liveness or readiness probe's checks.
@@ -151,4 +152,24 @@ func DecodeControlResponse(p []byte) (status uint8, body []byte, err error) {
 // not installed.
 type MetricsResult struct {
 	Text string `json:"text"`
+}
+
+// HandlerArgs names an AMQP handler class and what it is constructed with
+// (as 1.6.2 did: queue, exchange, host, port, vhost, username, password).
+type HandlerArgs struct {
+	Handler  string `json:"handler"`
+	Queue    string `json:"queue"`
+	Exchange string `json:"exchange"`
+	Host     string `json:"host"`
+	Port     int    `json:"port"`
+	VHost    string `json:"vhost"`
+	Username string `json:"username,omitempty"`
+	Password string `json:"password,omitempty"`
+}
+
+// HandlerInfo answers OpHandler: the routing keys the handler's
+// get_routing_keys returned and its EXCHANGE_TYPE.
+type HandlerInfo struct {
+	RoutingKeys  []string `json:"routing_keys"`
+	ExchangeType string   `json:"exchange_type"`
 }

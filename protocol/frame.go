@@ -34,6 +34,10 @@ const (
 	TypeResponseAbort   Type = 0x23 // worker → Go: the app failed after the response started
 	TypeControlRequest  Type = 0x30 // Go → worker: control lane request
 	TypeControlResponse Type = 0x31 // worker → Go: control lane answer
+	TypeMessage         Type = 0x40 // Go → worker: an AMQP delivery for the handler
+	TypeSettle          Type = 0x41 // worker → Go: the handler acked, nacked or rejected
+	TypeMessageDone     Type = 0x42 // worker → Go: the handler returned (or raised)
+	TypePublish         Type = 0x43 // worker → Go: the handler publishes a message
 )
 
 // Flags modify a frame.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hurricane-run/hurricane/consume"
+	"github.com/hurricane-run/hurricane/metrics"
 	"github.com/hurricane-run/hurricane/probe"
 	"github.com/hurricane-run/hurricane/protocol"
 	"github.com/hurricane-run/hurricane/static"
@@ -37,6 +39,7 @@ type Options struct {
 	Files           Files
 	Metrics         bool // collect and serve metrics (not --no-metrics)
 	Reload          Reload
+	Consume         *Consume // "hurricane consume": an AMQP consumer instead of the app server
 }
 
 // Run is the life of "hurricane serve" (SPEC §2): probe server up, system
@@ -49,14 +52,16 @@ func Run(ctx context.Context, o Options, pool *worker.Pool, setup *worker.Proces
 }
 
 type lifecycle struct {
-	o      Options
-	pool   *worker.Pool
-	base   *slog.Logger // for the parts, which add their own component
-	log    *slog.Logger
-	state  *probe.State
-	hooks  *webhook.Sender
-	srv    *Server
-	probes *probe.Server
+	o        Options
+	pool     *worker.Pool
+	base     *slog.Logger // for the parts, which add their own component
+	log      *slog.Logger
+	state    *probe.State
+	hooks    *webhook.Sender
+	srv      *Server // nil when consuming
+	probes   *probe.Server
+	metrics  *metrics.Metrics
+	consumer *consume.Consumer
 }
 
 func (l *lifecycle) run(ctx context.Context, setup *worker.Process) (err error) {
@@ -79,38 +84,30 @@ func (l *lifecycle) run(ctx context.Context, setup *worker.Process) (err error) 
 		}
 	}()
 
-	srv, err := New(l.o.HTTP, l.pool, l.base)
-	if err != nil {
-		return err
-	}
-	srv.state = l.state
-	l.srv = srv
 	if l.o.Metrics {
-		srv.metrics = l.newMetrics()
-		l.o.Probe.Metrics = srv.metrics.Handler()
+		l.metrics = l.newMetrics()
+		l.o.Probe.Metrics = l.metrics.Handler()
 		l.log.Info("metrics", "port", l.o.Probe.Port, "path", probe.CleanPath(l.o.Probe.MetricsPath))
 	} else {
 		l.log.Info("no metrics (--no-metrics)")
 	}
-	mounts, err := l.o.Files.mounts(l.pool)
-	if err != nil {
+	var checker probe.Checker = newPoolChecker(l.pool)
+	if l.o.Consume != nil {
+		checker = &consumeChecker{pool: checker.(*poolChecker), l: l}
+	} else if err := l.newServer(); err != nil {
 		return err
 	}
-	if len(mounts) > 0 {
-		if srv.files, err = static.New(mounts, l.base); err != nil {
-			return err
-		}
-	}
+	srv := l.srv
 
 	// Probes first: startup answers 400 while the rest happens.
 	probeCtx, stopProbes := context.WithCancel(context.Background())
 	defer stopProbes()
 	var appLn net.Listener
 	if !l.o.NoProbe {
-		probes := probe.New(l.o.Probe, l.state, newPoolChecker(l.pool), l.notify, l.base)
+		probes := probe.New(l.o.Probe, l.state, checker, l.notify, l.base)
 		l.probes = probes
 		s, r, lv := probes.Paths()
-		if l.o.Probe.Port == l.o.HTTP.Port {
+		if srv != nil && l.o.Probe.Port == l.o.HTTP.Port {
 			srv.probes = probes
 			if appLn, err = srv.Listen(); err != nil {
 				return err
@@ -135,6 +132,11 @@ func (l *lifecycle) run(ctx context.Context, setup *worker.Process) (err error) 
 		}
 		return err
 	}
+	if l.o.Consume != nil {
+		if err := l.checkHandler(ctx, setup); err != nil {
+			return err
+		}
+	}
 	setup.Stop(5 * time.Second)
 	setup = nil
 
@@ -154,12 +156,6 @@ func (l *lifecycle) run(ctx context.Context, setup *worker.Process) (err error) 
 		l.pool.Shutdown(context.Background(), l.o.HTTP.ShutdownTimeout)
 	}()
 
-	if appLn == nil {
-		if appLn, err = srv.Listen(); err != nil {
-			return err
-		}
-		go func() { _ = srv.Serve(appLn) }()
-	}
 	if l.o.Reload.On {
 		stopReload, err := l.startReload(poolCtx)
 		if err != nil {
@@ -167,12 +163,46 @@ func (l *lifecycle) run(ctx context.Context, setup *worker.Process) (err error) 
 		}
 		defer stopReload()
 	}
+	if l.o.Consume != nil {
+		return l.consume(ctx)
+	}
+	if appLn == nil {
+		if appLn, err = srv.Listen(); err != nil {
+			return err
+		}
+		go func() { _ = srv.Serve(appLn) }()
+	}
+	l.started()
+	<-ctx.Done()
+	return l.shutdown(ctx)
+}
+
+// started marks startup as finished: startup probe 200 and the webhook.
+func (l *lifecycle) started() {
 	l.state.Started()
 	l.hooks.Send(webhook.TypeStartup, webhook.StatusSucceeded, "")
 	l.log.Info("startup finished", "seconds", l.state.StartupDuration().Seconds())
+}
 
-	<-ctx.Done()
-	return l.shutdown(ctx)
+// newServer builds the app server with its static and media files.
+func (l *lifecycle) newServer() error {
+	srv, err := New(l.o.HTTP, l.pool, l.base)
+	if err != nil {
+		return err
+	}
+	srv.state = l.state
+	srv.metrics = l.metrics
+	mounts, err := l.o.Files.mounts(l.pool)
+	if err != nil {
+		return err
+	}
+	if len(mounts) > 0 {
+		if srv.files, err = static.New(mounts, l.base); err != nil {
+			return err
+		}
+	}
+	l.srv = srv
+	return nil
 }
 
 // prepare runs the steps before the workers start.

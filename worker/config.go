@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+
+	"github.com/hurricane-run/hurricane/protocol"
 	"time"
 )
 
@@ -32,6 +34,8 @@ type Serving struct {
 	// DrainTimeout is how long a replaced worker may finish its requests.
 	DrainTimeout time.Duration
 	Debugger     Debugger
+	// Consume makes the workers run an AMQP handler instead of serving HTTP.
+	Consume *protocol.HandlerArgs
 }
 
 // Debugger makes serving workers wait for a debugger (SPEC §2).

@@ -164,6 +164,12 @@ func (p *Process) onDataFrame(f protocol.Frame) {
 		s.push(Event{Kind: EventRead})
 	case protocol.TypeResponseAbort:
 		s.push(Event{Kind: EventAbort})
+	case protocol.TypeSettle:
+		s.push(Event{Kind: EventSettle, Payload: append([]byte(nil), f.Payload...)})
+	case protocol.TypeMessageDone:
+		s.push(Event{Kind: EventDone, Payload: append([]byte(nil), f.Payload...)})
+	case protocol.TypePublish:
+		s.push(Event{Kind: EventPublish, Payload: append([]byte(nil), f.Payload...)})
 	default:
 		p.log.Warn("unexpected frame from worker", "type", f.Type)
 	}
@@ -342,6 +348,13 @@ func (p *Process) Settings(ctx context.Context, names []string) (map[string]any,
 		return nil, fmt.Errorf("read django settings: %w", err)
 	}
 	return out, nil
+}
+
+// Handler imports and checks an AMQP handler class.
+func (p *Process) Handler(ctx context.Context, args protocol.HandlerArgs) (protocol.HandlerInfo, error) {
+	var out protocol.HandlerInfo
+	err := p.Control(ctx, protocol.OpHandler, args, &out)
+	return out, err
 }
 
 // Stop shuts the worker down, killing it after timeout.

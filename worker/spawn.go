@@ -66,6 +66,11 @@ func (pl *Pool) spawn(slot int, mode string) (*Process, error) {
 	)
 	if mode == "serve" {
 		cmd.Env = append(cmd.Env, pl.cfg.Debugger.env(slot)...)
+		if h := pl.cfg.Consume; h != nil {
+			js, _ := json.Marshal(map[string]any{"queue": h.Queue, "exchange": h.Exchange, "host": h.Host,
+				"port": h.Port, "vhost": h.VHost, "username": h.Username, "password": h.Password})
+			cmd.Env = append(cmd.Env, "HURRICANE_WORKER_MODE=consume", "HURRICANE_WORKER_HANDLER="+h.Handler, "HURRICANE_WORKER_AMQP="+string(js))
+		}
 	}
 	cmd.ExtraFiles = []*os.File{recW}
 	// Its own process group: a terminal's Ctrl-C reaches Go, which shuts

@@ -12,11 +12,14 @@ type EventKind uint8
 
 // Stream events.
 const (
-	EventStart EventKind = iota + 1 // http.response.start, with its first body chunk
-	EventBody                       // http.response.body
-	EventRead                       // the app wants the next request body chunk
-	EventAbort                      // the app failed after the response started
-	EventGone                       // the worker died
+	EventStart   EventKind = iota + 1 // http.response.start, with its first body chunk
+	EventBody                         // http.response.body
+	EventRead                         // the app wants the next request body chunk
+	EventAbort                        // the app failed after the response started
+	EventGone                         // the worker died
+	EventSettle                       // an AMQP handler settled a delivery (Payload: protocol.Settle)
+	EventDone                         // an AMQP handler returned (Payload: protocol.MessageDone)
+	EventPublish                      // an AMQP handler publishes (Payload: protocol.Publish + body)
 )
 
 // Event is one thing a worker sent for a stream. Its slices are owned by the
@@ -28,6 +31,7 @@ type Event struct {
 	Headers []protocol.Header
 	Body    []byte
 	More    bool
+	Payload []byte // the frame of AMQP events, undecoded
 }
 
 var (
@@ -87,6 +91,13 @@ func (s *Stream) Next() Event {
 func (s *Stream) Send(r *protocol.Request, more bool) error {
 	return s.proc.data.append(func(b []byte) ([]byte, error) {
 		return protocol.AppendRequest(b, s.id, more, r)
+	})
+}
+
+// SendMessage sends an AMQP delivery to the stream's handler.
+func (s *Stream) SendMessage(d *protocol.Delivery, body []byte) error {
+	return s.proc.data.append(func(b []byte) ([]byte, error) {
+		return protocol.AppendMeta(b, protocol.TypeMessage, s.id, d, body)
 	})
 }
 
