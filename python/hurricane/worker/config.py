@@ -1,7 +1,8 @@
 """What Go tells a worker at start, through its environment."""
 
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -9,8 +10,8 @@ class Config:
     socket: str
     slot: int
     token: str
-    mode: str  # "serve" or "snapshot"
-    threads: int
+    mode: str  # "serve", "snapshot" or "consume"
+    threads: int  # in consume mode: messages at once (the prefetch)
     async_limit: int
     max_buffer: int
     log_fd: int
@@ -19,6 +20,10 @@ class Config:
     debugger_port: int | None = None
     pycharm_host: str = ""
     pycharm_port: int | None = None
+    # Consume mode: the handler's dotted path and the broker settings
+    # (queue, exchange, host, port, vhost, username, password; null when unset).
+    handler: str = ""
+    amqp: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env=os.environ):
@@ -35,6 +40,8 @@ class Config:
             debugger_port=_port(env.get("HURRICANE_WORKER_DEBUGGER_PORT")),
             pycharm_host=env.get("HURRICANE_WORKER_PYCHARM_HOST", ""),
             pycharm_port=_port(env.get("HURRICANE_WORKER_PYCHARM_PORT")),
+            handler=env.get("HURRICANE_WORKER_HANDLER", ""),
+            amqp=json.loads(env.get("HURRICANE_WORKER_AMQP") or "{}"),
         )
 
 

@@ -12,7 +12,7 @@ import threading
 import time
 import traceback
 
-from . import checks, log, metrics, protocol
+from . import checks, consume, log, metrics, protocol
 
 
 class ControlLane:
@@ -33,6 +33,11 @@ class ControlLane:
             rid, fn, args = self.slow.get()
             try:
                 self.reply(rid, protocol.STATUS_OK, fn(**args))
+            except consume.HandlerError as exc:
+                # "message" too: the handler errors of hurricane consume.
+                self.reply(rid, protocol.STATUS_ERROR, {
+                    "error": exc.message, "message": exc.message, "kind": "error", "traceback": "", "hint": exc.hint,
+                })
             except Exception as exc:
                 self.reply(rid, protocol.STATUS_ERROR, checks.describe_exception(exc))
 
@@ -86,6 +91,9 @@ class ControlLane:
             elif op == protocol.OP_METRICS:
                 # App code runs in get(): never on this thread.
                 self.slow.put((rid, metrics.collect, {"worker": self.worker}))
+            elif op == protocol.OP_HANDLER:
+                # Imports project code: never on this thread.
+                self.slow.put((rid, consume.describe_handler, args))
             elif op == protocol.OP_SHUTDOWN:
                 self.shutdown(rid, float(args.get("timeout", 10)))
             else:

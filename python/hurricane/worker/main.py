@@ -52,7 +52,7 @@ def main():
         )
     _setup_django()
     _check_shadowing()
-    if cfg.mode == "serve":
+    if cfg.mode in ("serve", "consume"):
         from . import debug
 
         debug.setup(cfg)
@@ -66,6 +66,8 @@ def main():
     ControlLane(control_sock, worker).start()
     if cfg.mode == "snapshot":
         threading.Event().wait()  # the control lane answers, then exits the process
+    if cfg.mode == "consume":
+        _consume(cfg, worker)
 
     from .sync import SyncApp
     from .asgi import AsyncApp
@@ -78,6 +80,26 @@ def main():
         _fatal(err, "fix the application's lifespan startup handler")
     data_sock = connect(cfg.socket)
     worker.data = DataLane(data_sock, sync_app, async_app, cfg.threads)
+    _handshake(data_sock, cfg, "data")
+    worker.data.run()
+    os._exit(0)
+
+
+def _consume(cfg, worker):
+    """Run the AMQP handler on the messages Go consumes, until Go goes away."""
+    from .consume import ConsumeLane, HandlerError, load_handler, new_handler
+    from .data import connect
+
+    try:
+        cls = load_handler(cfg.handler)
+    except HandlerError as exc:
+        _fatal(exc.message, exc.hint)
+    try:
+        handler = new_handler(cls, cfg.amqp)
+    except Exception as exc:
+        _fatal_exc("handler %r could not be created" % cfg.handler, exc)
+    data_sock = connect(cfg.socket)
+    worker.data = ConsumeLane(data_sock, handler, cfg.threads)
     _handshake(data_sock, cfg, "data")
     worker.data.run()
     os._exit(0)

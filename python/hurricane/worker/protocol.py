@@ -24,6 +24,10 @@ BODY_ACK = 0x22
 RESPONSE_ABORT = 0x23
 CONTROL_REQUEST = 0x30
 CONTROL_RESPONSE = 0x31
+MESSAGE = 0x40  # Go → worker: an AMQP delivery for the handler
+SETTLE = 0x41  # worker → Go: the handler acked, nacked or rejected
+MESSAGE_DONE = 0x42  # worker → Go: the handler returned (or raised)
+PUBLISH = 0x43  # worker → Go: the handler publishes a message
 
 MORE_BODY = 0x01
 ROUTE = 0x02  # http.response.start carries the resolved URL pattern
@@ -39,6 +43,7 @@ OP_MIGRATE = 8
 OP_PROBE = 9
 OP_FIND_STATIC = 10
 OP_METRICS = 11
+OP_HANDLER = 12
 
 STATUS_OK = 0
 STATUS_ERROR = 1
@@ -51,6 +56,7 @@ _unpack_header = HEADER.unpack_from
 _REQ_FIXED = struct.Struct(">BBHH")
 _U16 = struct.Struct(">H")
 _unpack_u16 = _U16.unpack_from
+_U32 = struct.Struct(">I")
 
 
 class ProtocolError(Exception):
@@ -64,6 +70,32 @@ def frame(ftype, stream, payload=b"", flags=0):
 
 def json_frame(ftype, stream, obj):
     return frame(ftype, stream, json.dumps(obj, separators=(",", ":")).encode())
+
+
+def encode_meta(ftype, stream, meta, body=b""):
+    """A frame whose payload is a JSON header (u32 length first) followed by
+    a raw body: MESSAGE and PUBLISH."""
+    js = json.dumps(meta, separators=(",", ":")).encode()
+    payload = _U32.pack(len(js)) + js + bytes(body)
+    if len(payload) > MAX_PAYLOAD:
+        raise ProtocolError("frame of %d bytes exceeds the limit" % len(payload))
+    return frame(ftype, stream, payload)
+
+
+def decode_meta(p):
+    """Split a MESSAGE or PUBLISH payload into (meta dict, body bytes)."""
+    if len(p) < 4:
+        raise ProtocolError("message frame is truncated")
+    (n,) = _U32.unpack_from(p, 0)
+    if n > len(p) - 4:
+        raise ProtocolError("message frame is truncated")
+    try:
+        meta = json.loads(bytes(p[4:4 + n]))
+    except ValueError as exc:
+        raise ProtocolError("message header is not JSON: %s" % exc) from exc
+    if not isinstance(meta, dict):
+        raise ProtocolError("message header is not a JSON object")
+    return meta, bytes(p[4 + n:])
 
 
 class Request:

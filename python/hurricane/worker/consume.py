@@ -1,0 +1,315 @@
+"""The consume lane: AMQP messages from Go, run by the project's handler.
+
+Go consumes from the broker and sends each delivery as a MESSAGE frame, at
+most ``threads`` (the prefetch) at a time. A sync ``on_message`` runs in a
+thread pool of that size, an ``async def`` one on an event loop thread. The
+handler settles through a channel proxy that sends SETTLE and PUBLISH frames
+on the message's stream; MESSAGE_DONE follows once the handler has returned
+or raised, and Go settles what the handler left unsettled.
+"""
+
+import asyncio
+import contextvars
+import threading
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+
+from . import log, protocol
+
+
+class HandlerError(Exception):
+    """The handler class cannot be used: message says why, hint what to do."""
+
+    def __init__(self, message, hint):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+def load_handler(path):
+    """Import the handler class at a dotted path and check its base class."""
+    from django.utils.module_loading import import_string
+
+    from hurricane.amqp.basehandler import _AMQPConsumer
+
+    try:
+        cls = import_string(path)
+    except Exception as exc:
+        raise HandlerError(
+            "cannot import handler %r: %s: %s" % (path, type(exc).__name__, exc),
+            "pass the dotted path of a handler class, importable from the project directory or --pythonpath",
+        ) from exc
+    if not (isinstance(cls, type) and issubclass(cls, _AMQPConsumer)):
+        raise HandlerError(
+            "The type %r is not subclass of _AMQPConsumer" % (cls,),
+            "derive the handler class from hurricane.amqp.basehandler.TopicHandler",
+        )
+    return cls
+
+
+def new_handler(cls, amqp):
+    """An instance as 1.6.2 made it, from the broker settings Go passes."""
+    return cls(
+        amqp.get("queue"), amqp.get("exchange"), amqp.get("host"), amqp.get("port"),
+        amqp.get("vhost"), amqp.get("username"), amqp.get("password"),
+    )
+
+
+def describe_handler(handler, **amqp):
+    """The answer to OP_HANDLER: what Go needs to declare and bind."""
+    cls = load_handler(handler)
+    return {
+        "routing_keys": list(new_handler(cls, amqp).get_routing_keys(amqp.get("queue")) or []),
+        "exchange_type": getattr(cls, "EXCHANGE_TYPE", None) or "topic",
+    }
+
+
+class Deliver:
+    """What pika's ``Basic.Deliver`` method frame tells a handler."""
+
+    __slots__ = ("delivery_tag", "redelivered", "exchange", "routing_key", "consumer_tag")
+
+    def __init__(self, meta):
+        self.delivery_tag = meta.get("delivery_tag", 0)
+        self.redelivered = bool(meta.get("redelivered", False))
+        self.exchange = meta.get("exchange", "")
+        self.routing_key = meta.get("routing_key", "")
+        self.consumer_tag = meta.get("consumer_tag", "")
+
+    def __repr__(self):
+        return "<Basic.Deliver(%s)>" % ", ".join("%s=%r" % (n, getattr(self, n)) for n in self.__slots__)
+
+
+def properties_from(meta):
+    from hurricane.amqp.basehandler import PROPERTY_NAMES, BasicProperties
+
+    props = meta.get("properties") or {}
+    return BasicProperties(**{n: props[n] for n in PROPERTY_NAMES if n in props})
+
+
+def properties_to(properties):
+    """pika's BasicProperties (or ours, or a dict) as the PUBLISH JSON."""
+    from hurricane.amqp.basehandler import PROPERTY_NAMES
+
+    if properties is None:
+        return {}
+    get = properties.get if isinstance(properties, dict) else lambda n: getattr(properties, n, None)
+    out = {}
+    for name in PROPERTY_NAMES:
+        if name == "cluster_id":
+            continue  # deprecated in AMQP 0-9-1; amqp091-go has no field for it
+        value = get(name)
+        if value is None:
+            continue
+        if name in ("delivery_mode", "priority", "timestamp"):
+            value = int(value.timestamp()) if hasattr(value, "timestamp") else int(value)
+        out[name] = value
+    return out
+
+
+class Channel:
+    """The ``channel`` a handler gets: the pika calls a handler makes,
+    sent to Go on the stream of its message."""
+
+    def __init__(self, lane, sid):
+        self._lane = lane
+        self._sid = sid
+        self._done = False  # MESSAGE_DONE sent: settles are too late
+
+    def basic_ack(self, delivery_tag=0, multiple=False):
+        self._settle("ack", delivery_tag, False, multiple)
+
+    def basic_nack(self, delivery_tag=0, multiple=False, requeue=True):
+        self._settle("nack", delivery_tag, requeue, multiple)
+
+    def basic_reject(self, delivery_tag, requeue=True):
+        self._settle("reject", delivery_tag, requeue, False)
+
+    def basic_publish(self, exchange, routing_key, body, properties=None, mandatory=False):
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        elif not isinstance(body, (bytes, bytearray, memoryview)):
+            raise TypeError("body must be bytes or str, not %s" % type(body).__name__)
+        meta = {
+            "exchange": exchange or "",
+            "routing_key": routing_key or "",
+            "mandatory": bool(mandatory),
+            "properties": properties_to(properties),
+        }
+        self._lane.send(self, protocol.encode_meta(protocol.PUBLISH, self._sid, meta, body), publish=True)
+
+    def _settle(self, op, delivery_tag, requeue, multiple):
+        meta = {"delivery_tag": int(delivery_tag), "op": op, "requeue": bool(requeue), "multiple": bool(multiple)}
+        self._lane.send(self, protocol.json_frame(protocol.SETTLE, self._sid, meta), settle=meta)
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise AttributeError(
+            "the channel offers basic_ack, basic_nack, basic_reject and basic_publish only "
+            "(hurricane's Go process owns the AMQP connection), not %r" % name
+        )
+
+    def __repr__(self):
+        return "<hurricane.amqp channel stream=%d>" % self._sid
+
+
+class ConsumeLane:
+    def __init__(self, sock, handler, threads):
+        from asgiref.sync import iscoroutinefunction
+
+        from hurricane.amqp import basehandler
+
+        self.sock = sock
+        self.handler = handler
+        self.threads = max(1, threads)
+        self.frames = protocol.FrameBuffer()
+        self.send_mu = threading.Lock()
+        self.mu = threading.Lock()
+        self.pending = 0  # received, not yet started; guarded by mu
+        self.active = 0  # handlers running; guarded by mu
+        self.closed = threading.Event()
+        self.is_async = iscoroutinefunction(handler.on_message)
+        self.pool = None
+        self.loop = None
+        if self.is_async:
+            self.loop = asyncio.new_event_loop()
+            threading.Thread(target=self.loop.run_forever, name="hurricane-loop", daemon=True).start()
+        else:
+            self.pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="hurricane-consume")
+        handler._prefetch_count = self.threads
+        handler._consuming = handler.was_consuming = True
+        basehandler._outside_channel = Channel(self, 0)
+
+    # ---- sending
+
+    def send(self, channel, data, settle=None, publish=False):
+        """Send a handler's frame, or drop a settle that comes after its
+        message is done (it would settle a tag Go no longer expects)."""
+        with self.send_mu:
+            if settle is not None and (channel._done or channel._sid == 0):
+                log.warn(
+                    "settle outside of the message's handler dropped: call it from on_message, "
+                    "or from a thread started in a copy of its context (contextvars.copy_context().run)",
+                    op=settle["op"], delivery_tag=settle["delivery_tag"],
+                )
+                return
+            if publish and channel._done and channel._sid:
+                data = protocol.frame(protocol.PUBLISH, 0, data[protocol.HEADER_SIZE:])
+            self._sendall(data)
+
+    def _done(self, channel, error):
+        body = {"error": error} if error is not None else {}
+        with self.send_mu:
+            channel._done = True
+            self._sendall(protocol.json_frame(protocol.MESSAGE_DONE, channel._sid, body))
+
+    def _sendall(self, data):
+        try:
+            self.sock.sendall(data)
+        except OSError:
+            self.closed.set()
+
+    # ---- statistics for the control lane
+
+    def stats(self):
+        return {"pending": self.pending, "active": self.active, "threads": self.threads}
+
+    def spill(self):
+        pass  # handlers already run on threads of their own
+
+    # ---- reading
+
+    def run(self):
+        """Read messages until Go closes the connection."""
+        while not self.closed.is_set():
+            try:
+                data = self.sock.recv(262144)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            self.frames.feed(data)
+            for ftype, _flags, sid, payload in self.frames.frames():
+                if ftype == protocol.MESSAGE:
+                    self._dispatch(sid, payload)
+                else:
+                    log.warn("unexpected frame on the consume lane", type=ftype)
+        self.closed.set()
+        self.sock.close()
+        from hurricane.amqp import basehandler
+
+        if basehandler._outside_channel is not None and basehandler._outside_channel._lane is self:
+            basehandler._outside_channel = None
+
+    def _dispatch(self, sid, payload):
+        channel = Channel(self, sid)
+        try:
+            meta, body = protocol.decode_meta(payload)
+            deliver = Deliver(meta)
+            properties = properties_from(meta)
+        except Exception as exc:
+            log.error("malformed message frame", stream=sid, error=str(exc))
+            self._done(channel, "malformed message frame: %s" % exc)
+            return
+        with self.mu:
+            self.pending += 1
+        args = (channel, deliver, properties, body)
+        if self.is_async:
+            asyncio.run_coroutine_threadsafe(self._handle_async(*args), self.loop)
+        else:
+            self.pool.submit(contextvars.copy_context().run, self._handle_sync, *args)
+
+    # ---- running the handler
+
+    def _start(self, channel, deliver):
+        from hurricane.amqp.basehandler import current_channel
+
+        current_channel.set(channel)
+        self.handler._consumer_tag = deliver.consumer_tag
+        with self.mu:
+            self.pending -= 1
+            self.active += 1
+
+    def _finish(self, channel, deliver, error):
+        if error is not None:
+            log.error(
+                "message handler failed",
+                delivery_tag=deliver.delivery_tag, routing_key=deliver.routing_key, traceback=error,
+            )
+        self._done(channel, error)
+        with self.mu:
+            self.active -= 1
+
+    def _handle_sync(self, channel, deliver, properties, body):
+        from django.db import close_old_connections
+
+        self._start(channel, deliver)
+        error = None
+        try:
+            close_old_connections()
+            try:
+                self.handler.on_message(channel, deliver, properties, body)
+            finally:
+                close_old_connections()
+        except BaseException:
+            error = traceback.format_exc()
+        self._finish(channel, deliver, error)
+
+    async def _handle_async(self, channel, deliver, properties, body):
+        from asgiref.sync import sync_to_async
+        from django.db import close_old_connections
+
+        # The handler's ORM calls run in sync_to_async's thread, so its
+        # connections are closed there, as Django's ASGI handler does.
+        self._start(channel, deliver)
+        error = None
+        try:
+            await sync_to_async(close_old_connections)()
+            try:
+                await self.handler.on_message(channel, deliver, properties, body)
+            finally:
+                await sync_to_async(close_old_connections)()
+        except BaseException:
+            error = traceback.format_exc()
+        self._finish(channel, deliver, error)
