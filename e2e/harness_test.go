@@ -171,6 +171,23 @@ func startServerConfig(cfg serverConfig, extra ...string) (*server, error) {
 		}
 		args = append(args, "--probe-port", strconv.Itoa(probePort))
 	}
+	return launch(cfg, port, probePort, args)
+}
+
+// startCommand runs another hurricane command (consume) with a free probe
+// port; it has no app port. cfg.wait must not be waitHello.
+func startCommand(cfg serverConfig, args ...string) (*server, error) {
+	probePort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	args = append(args, "--python", pythonPath, "--interface", "127.0.0.1", "--log-format", "json",
+		"--probe-port", strconv.Itoa(probePort))
+	return launch(cfg, 0, probePort, args)
+}
+
+// launch starts the binary with args and waits as cfg says.
+func launch(cfg serverConfig, port, probePort int, args []string) (*server, error) {
 	s := &server{
 		port:      port,
 		base:      "http://127.0.0.1:" + strconv.Itoa(port),
