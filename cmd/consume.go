@@ -40,7 +40,10 @@ type consumeOptions struct {
 var amqpSettings = []string{"AMQP_USER", "AMQP_PASSWORD"}
 
 func newConsumeCmd(f *factory) *cobra.Command {
-	o := &consumeOptions{serveOptions: serveOptions{log: logOptions{format: logFormat{"json"}}}}
+	// The serve settings consume has no flags for keep values that pass
+	// serve's validation; the app port is never opened.
+	o := &consumeOptions{serveOptions: serveOptions{log: logOptions{format: logFormat{"json"}},
+		port: 8000, workers: 1, maxAsync: 1, maxBufferSize: 100 << 20}}
 	c := &cobra.Command{
 		Use:   "consume HANDLER",
 		Short: "Consume an AMQP queue with a Django handler class",
@@ -82,6 +85,7 @@ func newConsumeCmd(f *factory) *cobra.Command {
 	}
 	addProbeFlags(fs, &o.serveOptions)
 	fs.Lookup("probe-port").DefValue = "8001"
+	fs.StringVar(&o.iface, "interface", "", "address the probe server binds (default all interfaces)")
 	fs.IntVar(&o.processes, "processes", 1, "Python worker processes")
 	fs.StringVar(&o.webhookURL, "webhook-url", "", "URL that receives startup, liveness and readiness webhooks")
 	fs.BoolVar(&o.autoreload, "autoreload", false, "replace the workers when a Python file of the project changes (development)")

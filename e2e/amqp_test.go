@@ -264,6 +264,9 @@ func TestConsumeSurvivesABrokerRestartWithReconnect(t *testing.T) {
 	}
 	ctl("stop_app")
 	t.Cleanup(func() { _ = exec.Command(rabbitmqctl, "-q", "start_app").Run() })
+	if counts, _ := recorded(t, recordFile); len(counts) >= len(before) {
+		t.Fatalf("all %d messages were handled before the broker stopped: slow the handler down", len(counts))
+	}
 	// Probes answer while the broker is away; readiness says not ready.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -284,6 +287,7 @@ func TestConsumeSurvivesABrokerRestartWithReconnect(t *testing.T) {
 		}
 		wantStatus(t, get(t, c, s.probeURL("/startup")), http.StatusOK)
 	}
+	waitLog(t, s, 10*time.Second, "a reconnect attempt", func(r record) bool { return r.str("msg") == "reconnecting to the broker" })
 	ctl("start_app")
 	conn2, err := amqp.Dial(brokerURL)
 	if err != nil {

@@ -8,9 +8,11 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/hurricane-run/hurricane/cmd"
@@ -42,6 +44,17 @@ func TestScripts(t *testing.T) {
 					return false, errors.New("HURRICANE_TEST_PYTHON is required")
 				}
 				return python != "", nil
+			case "rabbitmq":
+				// scripts/rabbitmq starts one for the test script.
+				c, err := net.DialTimeout("tcp", "127.0.0.1:5672", time.Second)
+				if err != nil {
+					if os.Getenv("HURRICANE_E2E_REQUIRED") == "1" {
+						return false, fmt.Errorf("no RabbitMQ at 127.0.0.1:5672 (scripts/rabbitmq starts it): %w", err)
+					}
+					return false, nil
+				}
+				c.Close()
+				return true, nil
 			}
 			return false, errors.New("unknown condition " + cond)
 		},
@@ -49,6 +62,7 @@ func TestScripts(t *testing.T) {
 			"exits":     cmdExits,
 			"freeport":  cmdFreePort,
 			"waitprobe": cmdWaitProbe,
+			"amqpqueue": cmdAMQPQueue,
 		},
 	})
 }
@@ -115,4 +129,27 @@ func cmdWaitProbe(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		time.Sleep(100 * time.Millisecond) // polling interval
 	}
+}
+
+// cmdAMQPQueue declares a queue on the test broker, with arguments:
+// amqpqueue NAME [KEY=VALUE...]. It is deleted when the script ends.
+func cmdAMQPQueue(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 {
+		ts.Fatalf("usage: amqpqueue NAME [KEY=VALUE...]")
+	}
+	conn, err := amqp.Dial("amqp://guest:guest@127.0.0.1:5672/")
+	ts.Check(err)
+	ch, err := conn.Channel()
+	ts.Check(err)
+	table := amqp.Table{}
+	for _, kv := range args[1:] {
+		k, v, _ := strings.Cut(kv, "=")
+		table[k] = v
+	}
+	_, err = ch.QueueDeclare(args[0], false, false, false, false, table)
+	ts.Check(err)
+	ts.Defer(func() {
+		_, _ = ch.QueueDelete(args[0], false, false, false)
+		conn.Close()
+	})
 }
