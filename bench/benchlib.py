@@ -213,6 +213,61 @@ def render_static(results_path, meta_path):
     _raw_table(o, rows)
 
 
+def render_consume(results_path, meta_path):
+    """The bench/consume section. RESULTS: TSV lines rep, consumer, status,
+    seconds, messages/s. META: JSON with title, date, machine, load, django,
+    python, hurricane, command, messages, reps, consumers (ordered list of
+    {name, version, command}) and reference (the consumer ratios are to)."""
+    meta = json.load(open(meta_path))
+    rows = []
+    for line in open(results_path):
+        line = line.rstrip("\n")
+        if line:
+            rep, name, status, secs, rate = (line.split("\t") + ["", ""])[:5]
+            ok = status == "ok"
+            rows.append(dict(rep=int(rep), name=name, status=status,
+                             secs=float(secs) if ok else None, rate=float(rate) if ok else None))
+    names = [c["name"] for c in meta["consumers"]]
+    med = {}
+    for name in names:
+        ok = [r["rate"] for r in rows if r["name"] == name and r["status"] == "ok"]
+        med[name] = (statistics.median(ok) if ok else None, len(ok))
+    ref = med.get(meta["reference"], (None,))[0]
+    o = [f"## {meta['title']}\n"]
+    o.append(f"- Date: {meta['date']}")
+    o.append(f"- Machine: {meta['machine']}")
+    o.append(f"- Machine load: {meta['load']} (other work on the machine skews the numbers)")
+    o.append(f"- Django: {meta['django']}; Python: {meta['python']}; hurricane: {meta['hurricane']}")
+    o.append(f"- Command: `{meta['command']}`")
+    o.append(f"- Work: {meta['messages']:,} small messages published to a fresh queue on the local RabbitMQ, then "
+             f"the consumer is started; timed from its first basic.consume until the queue has no ready message "
+             f"left. Handler: `bench/consume_handlers.AckHandler` (acknowledges; the 1.6.2 API). "
+             f"{meta['reps']} interleaved repetition{'s' if meta['reps'] != 1 else ''}, medians.")
+    o.append("- Consumers (one Python process each):")
+    for c in meta["consumers"]:
+        o.append(f"  - **{c['name']}** {c['version']}: `{c['command']}`")
+    o.append("")
+    o.append(f"| consumer | messages/s (median) | ratio to {meta['reference']} |")
+    o.append("|---|---:|---:|")
+    for name in names:
+        rate, n = med[name]
+        if rate is None:
+            o.append(f"| {name} | failed | n/a |")
+            continue
+        note = "" if n == meta["reps"] else f" ({n}/{meta['reps']} runs)"
+        o.append(f"| {name} | {rate:,.0f}{note} | {_fmt_ratio(rate, ref)} |")
+    o.append("")
+    o.append("Raw numbers per repetition:\n")
+    o.append("| rep | consumer | seconds | messages/s |")
+    o.append("|---:|---|---:|---:|")
+    for r in rows:
+        if r["status"] != "ok":
+            o.append(f"| {r['rep']} | {r['name']} | {r['status']} | |")
+        else:
+            o.append(f"| {r['rep']} | {r['name']} | {r['secs']:.2f} | {r['rate']:,.0f} |")
+    print("\n".join(o))
+
+
 def splice(doc, name, section_file):
     begin, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
     body = open(section_file, encoding="utf-8").read().strip("\n")
@@ -243,6 +298,8 @@ def main(argv):
         render_run(*args)
     elif cmd == "render-static" and len(args) == 2:
         render_static(*args)
+    elif cmd == "render-consume" and len(args) == 2:
+        render_consume(*args)
     elif cmd == "splice" and len(args) == 3:
         splice(*args)
     else:

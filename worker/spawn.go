@@ -60,6 +60,7 @@ func (pl *Pool) spawn(slot int, mode string) (*Process, error) {
 		"HURRICANE_WORKER_ASYNC_LIMIT="+strconv.Itoa(pl.cfg.AsyncLimit),
 		"HURRICANE_WORKER_MAX_BUFFER="+strconv.Itoa(pl.cfg.MaxBufferSize),
 		"HURRICANE_WORKER_LOG_FD=3",
+		"HURRICANE_WORKER_LOG_LEVEL="+pl.logLevel(),
 		"HURRICANE_WORKER_PYTHONPATH="+strings.Join(pl.cfg.PythonPath, string(os.PathListSeparator)),
 		// Counters without _created samples: Go sums them over processes.
 		"PROMETHEUS_DISABLE_CREATED_SERIES=True",
@@ -113,6 +114,21 @@ func (pl *Pool) spawn(slot int, mode string) (*Process, error) {
 		close(p.exited)
 	}()
 	return p, nil
+}
+
+// logLevel is the least level the pool logs, so workers do not send what
+// would be dropped.
+func (pl *Pool) logLevel() string {
+	ctx := context.Background()
+	for _, l := range []struct {
+		level slog.Level
+		name  string
+	}{{slog.LevelDebug, "debug"}, {slog.LevelInfo, "info"}, {slog.LevelWarn, "warn"}} {
+		if pl.log.Enabled(ctx, l.level) {
+			return l.name
+		}
+	}
+	return "error"
 }
 
 // waitReady waits until the process has attached its lanes, exited, or the

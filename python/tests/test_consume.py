@@ -162,7 +162,21 @@ def test_concurrent_messages_settle_on_their_own_stream(go):
     amqphandlers.Rendezvous.barrier.reset()
     g = go("Rendezvous", threads=2)
     g.send(message(1, 101) + message(2, 102))
-    frames = [decoded(f) for f in g.until_done(2)]
+    # The first handler waits for the second: only Go's spill (sent after
+    # 2 ms without progress) lets another thread take the second message.
+    stop = threading.Event()
+
+    def spiller():
+        while not stop.wait(0.005):
+            g.lane.spill()
+
+    t = threading.Thread(target=spiller)
+    t.start()
+    try:
+        frames = [decoded(f) for f in g.until_done(2)]
+    finally:
+        stop.set()
+        t.join()
     settles = sorted((sid, body["delivery_tag"]) for ftype, sid, body in frames if ftype == protocol.SETTLE)
     assert settles == [(1, 101), (2, 102)]
     for sid in (1, 2):

@@ -15,6 +15,8 @@ class _Logger:
         self.name = name
 
     def _record(self, level, msg, args, attrs):
+        if not log.enabled(level):
+            return
         msg = str(msg)
         if args:
             try:

@@ -15,6 +15,7 @@ class Config:
     async_limit: int
     max_buffer: int
     log_fd: int
+    log_level: str  # the least level Go logs: debug, info, warn, error
     pythonpath: list
     # Debuggers (--debugger, --pycharm-host/--pycharm-port); None when off.
     debugger_port: int | None = None
@@ -36,6 +37,7 @@ class Config:
             async_limit=int(env.get("HURRICANE_WORKER_ASYNC_LIMIT", "1000")),
             max_buffer=int(env.get("HURRICANE_WORKER_MAX_BUFFER", str(100 << 20))),
             log_fd=int(env.get("HURRICANE_WORKER_LOG_FD", "-1")),
+            log_level=env.get("HURRICANE_WORKER_LOG_LEVEL", "debug"),
             pythonpath=[p for p in env.get("HURRICANE_WORKER_PYTHONPATH", "").split(os.pathsep) if p],
             debugger_port=_port(env.get("HURRICANE_WORKER_DEBUGGER_PORT")),
             pycharm_host=env.get("HURRICANE_WORKER_PYCHARM_HOST", ""),

@@ -12,9 +12,12 @@ import asyncio
 import contextvars
 import threading
 import traceback
-from concurrent.futures import ThreadPoolExecutor
 
 from . import log, protocol
+from .data import Lane
+
+_NO_ERROR = {}  # MESSAGE_DONE of a handler that returned
+
 
 
 class HandlerError(Exception):
@@ -115,6 +118,9 @@ class Channel:
         self._lane = lane
         self._sid = sid
         self._done = False  # MESSAGE_DONE sent: settles are too late
+        # Frames the handler made, sent with its MESSAGE_DONE in one write
+        # (as 1.6.2's pika calls went out once the handler returned).
+        self._out = []
 
     def basic_ack(self, delivery_tag=0, multiple=False):
         self._settle("ack", delivery_tag, False, multiple)
@@ -154,29 +160,28 @@ class Channel:
         return "<hurricane.amqp channel stream=%d>" % self._sid
 
 
-class ConsumeLane:
+class ConsumeLane(Lane):
+    """AMQP messages: sync handlers run inline by the leader thread (the
+    leader/follower set of data.Lane: a handler that blocks hands the lane on,
+    up to ``threads`` handlers at once, which is the prefetch); async
+    handlers on an event loop thread."""
+
     def __init__(self, sock, handler, threads):
         from asgiref.sync import iscoroutinefunction
+        from django.db import close_old_connections
 
         from hurricane.amqp import basehandler
 
-        self.sock = sock
+        super().__init__(sock, threads)
         self.handler = handler
-        self.threads = max(1, threads)
-        self.frames = protocol.FrameBuffer()
-        self.send_mu = threading.Lock()
-        self.mu = threading.Lock()
-        self.pending = 0  # received, not yet started; guarded by mu
-        self.active = 0  # handlers running; guarded by mu
-        self.closed = threading.Event()
+        self.threads = self.max_threads
+        self.close_old_connections = close_old_connections
         self.is_async = iscoroutinefunction(handler.on_message)
-        self.pool = None
         self.loop = None
+        self.async_pending = 0  # guarded by mu
         if self.is_async:
             self.loop = asyncio.new_event_loop()
             threading.Thread(target=self.loop.run_forever, name="hurricane-loop", daemon=True).start()
-        else:
-            self.pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="hurricane-consume")
         handler._prefetch_count = self.threads
         handler._consuming = handler.was_consuming = True
         basehandler._outside_channel = Channel(self, 0)
@@ -184,65 +189,65 @@ class ConsumeLane:
     # ---- sending
 
     def send(self, channel, data, settle=None, publish=False):
-        """Send a handler's frame, or drop a settle that comes after its
-        message is done (it would settle a tag Go no longer expects)."""
+        """Queue a handler's frame for its MESSAGE_DONE write; after it (or
+        outside any message) send a publish at once and drop a settle (it
+        would settle a tag Go no longer expects)."""
         with self.send_mu:
-            if settle is not None and (channel._done or channel._sid == 0):
-                log.warn(
-                    "settle outside of the message's handler dropped: call it from on_message, "
-                    "or from a thread started in a copy of its context (contextvars.copy_context().run)",
-                    op=settle["op"], delivery_tag=settle["delivery_tag"],
-                )
+            if not channel._done and channel._sid:
+                channel._out.append(data)
                 return
-            if publish and channel._done and channel._sid:
-                data = protocol.frame(protocol.PUBLISH, 0, data[protocol.HEADER_SIZE:])
-            self._sendall(data)
+        if settle is not None:
+            log.warn(
+                "settle outside of the message's handler dropped: call it from on_message, "
+                "or from a thread started in a copy of its context (contextvars.copy_context().run)",
+                op=settle["op"], delivery_tag=settle["delivery_tag"],
+            )
+            return
+        if publish and channel._done and channel._sid:
+            data = protocol.frame(protocol.PUBLISH, 0, data[protocol.HEADER_SIZE:])
+        self.send_now(data)
 
-    def _done(self, channel, error):
-        body = {"error": error} if error is not None else {}
+    def _done(self, channel, error, now=False):
+        """End a message: its queued frames and MESSAGE_DONE, in the leader's
+        next batched write (or now, from the event loop)."""
+        body = {"error": error} if error is not None else _NO_ERROR
         with self.send_mu:
             channel._done = True
-            self._sendall(protocol.json_frame(protocol.MESSAGE_DONE, channel._sid, body))
-
-    def _sendall(self, data):
-        try:
-            self.sock.sendall(data)
-        except OSError:
-            self.closed.set()
+            out = channel._out
+            channel._out = []
+        out.append(protocol.json_frame(protocol.MESSAGE_DONE, channel._sid, body))
+        data = b"".join(out)
+        if now:
+            self.send_now(data)
+        else:
+            self.defer(data)
 
     # ---- statistics for the control lane
 
     def stats(self):
-        return {"pending": self.pending, "active": self.active, "threads": self.threads}
-
-    def spill(self):
-        pass  # handlers already run on threads of their own
+        return {"pending": len(self.pending) + self.async_pending, "active": self.active, "threads": self.nthreads}
 
     # ---- reading
 
     def run(self):
-        """Read messages until Go closes the connection."""
-        while not self.closed.is_set():
-            try:
-                data = self.sock.recv(262144)
-            except OSError:
-                data = b""
-            if not data:
-                break
-            self.frames.feed(data)
-            for ftype, _flags, sid, payload in self.frames.frames():
-                if ftype == protocol.MESSAGE:
-                    self._dispatch(sid, payload)
-                else:
-                    log.warn("unexpected frame on the consume lane", type=ftype)
-        self.closed.set()
-        self.sock.close()
+        self._closing_old_connections()
+        super().run()
+
+    def on_close_locked(self):
         from hurricane.amqp import basehandler
 
         if basehandler._outside_channel is not None and basehandler._outside_channel._lane is self:
             basehandler._outside_channel = None
 
-    def _dispatch(self, sid, payload):
+    def batch_done(self):
+        # Each message runs between close_old_connections() calls, as a
+        # request does; a batch of messages shares them.
+        self._closing_old_connections()
+
+    def _dispatch(self, ftype, flags, sid, payload):
+        if ftype != protocol.MESSAGE:
+            log.warn("unexpected frame on the consume lane", type=ftype)
+            return
         channel = Channel(self, sid)
         try:
             meta, body = protocol.decode_meta(payload)
@@ -252,13 +257,22 @@ class ConsumeLane:
             log.error("malformed message frame", stream=sid, error=str(exc))
             self._done(channel, "malformed message frame: %s" % exc)
             return
-        with self.mu:
-            self.pending += 1
-        args = (channel, deliver, properties, body)
+        item = (channel, deliver, properties, body)
         if self.is_async:
-            asyncio.run_coroutine_threadsafe(self._handle_async(*args), self.loop)
+            with self.mu:
+                self.async_pending += 1
+            asyncio.run_coroutine_threadsafe(self._handle_async(*item), self.loop)
         else:
-            self.pool.submit(contextvars.copy_context().run, self._handle_sync, *args)
+            self.pending.append(item)
+
+    def run_item(self, item):
+        contextvars.copy_context().run(self._handle_sync, *item)
+
+    def _closing_old_connections(self):
+        try:
+            self.close_old_connections()
+        except Exception:
+            log.error("closing old database connections failed", traceback=traceback.format_exc())
 
     # ---- running the handler
 
@@ -267,49 +281,42 @@ class ConsumeLane:
 
         current_channel.set(channel)
         self.handler._consumer_tag = deliver.consumer_tag
-        with self.mu:
-            self.pending -= 1
-            self.active += 1
 
-    def _finish(self, channel, deliver, error):
-        if error is not None:
-            log.error(
-                "message handler failed",
-                delivery_tag=deliver.delivery_tag, routing_key=deliver.routing_key, traceback=error,
-            )
-        self._done(channel, error)
-        with self.mu:
-            self.active -= 1
+    def _failed(self, deliver, error):
+        log.error(
+            "message handler failed",
+            delivery_tag=deliver.delivery_tag, routing_key=deliver.routing_key, traceback=error,
+        )
 
     def _handle_sync(self, channel, deliver, properties, body):
-        from django.db import close_old_connections
-
         self._start(channel, deliver)
         error = None
         try:
-            close_old_connections()
-            try:
-                self.handler.on_message(channel, deliver, properties, body)
-            finally:
-                close_old_connections()
+            self.handler.on_message(channel, deliver, properties, body)
         except BaseException:
             error = traceback.format_exc()
-        self._finish(channel, deliver, error)
+            self._failed(deliver, error)
+        self._done(channel, error)
 
     async def _handle_async(self, channel, deliver, properties, body):
         from asgiref.sync import sync_to_async
-        from django.db import close_old_connections
 
+        with self.mu:
+            self.async_pending -= 1
+            self.active += 1
         # The handler's ORM calls run in sync_to_async's thread, so its
         # connections are closed there, as Django's ASGI handler does.
         self._start(channel, deliver)
         error = None
         try:
-            await sync_to_async(close_old_connections)()
+            await sync_to_async(self.close_old_connections)()
             try:
                 await self.handler.on_message(channel, deliver, properties, body)
             finally:
-                await sync_to_async(close_old_connections)()
+                await sync_to_async(self.close_old_connections)()
         except BaseException:
             error = traceback.format_exc()
-        self._finish(channel, deliver, error)
+            self._failed(deliver, error)
+        self._done(channel, error, now=True)
+        with self.mu:
+            self.active -= 1

@@ -35,15 +35,16 @@ class _Thread:
         self.busy = 0  # sequence number of the view it runs, 0 when idle
 
 
-class DataLane:
-    def __init__(self, sock, sync_app, async_app, threads):
+class Lane:
+    """The leader/follower machinery, for HTTP requests (DataLane) and AMQP
+    messages (consume.ConsumeLane). A subclass queues work items in
+    ``pending`` from ``_dispatch`` and runs one in ``run_item``."""
+
+    def __init__(self, sock, threads):
         self.sock = sock
-        self.sync_app = sync_app
-        self.async_app = async_app
         self.max_threads = max(1, threads)
         self.frames = protocol.FrameBuffer()
         self.pending = deque()
-        self.streams = {}
         self.mu = threading.Lock()
         self.send_mu = threading.Lock()
         self.out = []
@@ -84,16 +85,6 @@ class DataLane:
                 self.sock.sendall(data)
             except OSError:
                 self.closed.set()
-
-    # ---- statistics for the control lane
-
-    def stats(self):
-        app = self.async_app
-        return {
-            "pending": len(self.pending) + (app.waiting if app else 0),
-            "active": self.active + (app.active if app else 0),
-            "threads": self.nthreads,
-        }
 
     # ---- leadership
 
@@ -167,9 +158,8 @@ class DataLane:
                     me.busy = self.seq
                     self.active += 1
                 try:
-                    self.sync_app.run(st, True)
+                    self.run_item(st)
                 finally:
-                    self.streams.pop(st.sid, None)
                     with self.mu:
                         me.busy = 0
                         self.active -= 1
@@ -183,9 +173,13 @@ class DataLane:
                     # otherwise think this thread is stuck and spill.
                     self.flush()
                     flushed = now
+            self.batch_done()
             self.flush()
             if not self._read():
                 return
+
+    def batch_done(self):
+        """Called when the queued items are done, before reading more."""
 
     def _read(self):
         try:
@@ -199,6 +193,51 @@ class DataLane:
         for ftype, flags, sid, payload in self.frames.frames():
             self._dispatch(ftype, flags, sid, payload)
         return True
+
+    def _close(self):
+        self.closed.set()
+        self.sock.close()
+        with self.mu:
+            self.on_close_locked()
+            for t in self.idle:
+                t.wake.release()
+            self.idle.clear()
+
+    def on_close_locked(self):
+        """Called with mu held once Go closed the connection."""
+
+    def spill(self):
+        """Go saw no progress for a while although requests are outstanding:
+        if the leader is stuck inside a view, hand leadership on."""
+        with self.mu:
+            t = self.leader
+            if t is not None and t.busy:
+                self._promote_locked()
+
+
+class DataLane(Lane):
+    """HTTP requests: sync views run inline by the leader, async views on the
+    event loop."""
+
+    def __init__(self, sock, sync_app, async_app, threads):
+        super().__init__(sock, threads)
+        self.sync_app = sync_app
+        self.async_app = async_app
+        self.streams = {}
+
+    def stats(self):
+        app = self.async_app
+        return {
+            "pending": len(self.pending) + (app.waiting if app else 0),
+            "active": self.active + (app.active if app else 0),
+            "threads": self.nthreads,
+        }
+
+    def run_item(self, st):
+        try:
+            self.sync_app.run(st, True)
+        finally:
+            self.streams.pop(st.sid, None)
 
     def _dispatch(self, ftype, flags, sid, payload):
         if ftype == protocol.HTTP_REQUEST:
@@ -227,24 +266,10 @@ class DataLane:
             else:
                 log.warn("unexpected frame on the data lane", type=ftype)
 
-    def _close(self):
-        self.closed.set()
-        self.sock.close()
-        with self.mu:
-            for st in list(self.streams.values()):
-                if not st.is_async:
-                    st.on_disconnect()
-            for t in self.idle:
-                t.wake.release()
-            self.idle.clear()
-
-    def spill(self):
-        """Go saw no progress for a while although requests are outstanding:
-        if the leader is stuck inside a view, hand leadership on."""
-        with self.mu:
-            t = self.leader
-            if t is not None and t.busy:
-                self._promote_locked()
+    def on_close_locked(self):
+        for st in list(self.streams.values()):
+            if not st.is_async:
+                st.on_disconnect()
 
 
 def connect(path):

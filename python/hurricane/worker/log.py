@@ -14,15 +14,25 @@ import time
 
 _fd = None
 _lock = threading.Lock()
+_LEVELS = {"debug": 0, "info": 1, "warn": 2, "error": 3}
+_min_level = 0
 
 
-def setup(fd):
-    global _fd
+def setup(fd, level="debug"):
+    """Write records to fd, those below level (Go's log level) not at all."""
+    global _fd, _min_level
     _fd = fd
+    _min_level = _LEVELS.get(level, 0)
+
+
+def enabled(level):
+    return _LEVELS.get(level, 3) >= _min_level
 
 
 def record(level, msg, **attrs):
     """Send one record: level is debug, info, warn or error."""
+    if _LEVELS.get(level, 3) < _min_level:
+        return
     attrs["level"] = level
     attrs["msg"] = msg
     attrs["time"] = time.time()

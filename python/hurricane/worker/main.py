@@ -37,7 +37,7 @@ class Worker:
 def main():
     cfg = Config.from_env()
     if cfg.log_fd >= 0:
-        log.setup(cfg.log_fd)
+        log.setup(cfg.log_fd, cfg.log_level)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Go owns signals and shutdown
     # The control lane waits at most this long for the GIL while views run,
     # so probes answer within milliseconds. It only costs when threads
