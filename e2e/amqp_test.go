@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -218,6 +219,10 @@ func TestConsumeTenThousandWithAPoisonMessage(t *testing.T) {
 	waitLog(t, s, 5*time.Second, "the poison traceback", func(r record) bool {
 		return r.str("msg") == "handler failed; rejecting the message without requeue" && strings.Contains(r.str("error"), "poison message")
 	})
+	// SIGINT/SIGTERM: the consumer is cancelled and the process exits 0.
+	if err := s.stopWith(syscall.SIGTERM); err != nil {
+		t.Fatalf("stopping the consumer: %v", err)
+	}
 }
 
 func TestConsumeUnsettledIsRequeuedOnceThenDeadLettered(t *testing.T) {
