@@ -130,6 +130,12 @@ func TestReadinessHungDatabase(t *testing.T) {
 	slow := make(chan outcome, 1)
 	go func() { slow <- fetch(newClient(), s.url("/sleep?ms=6000")) }()
 	waitSleeping(t, pid, 1, 5*time.Second)
+	// Probes answer from checks at most ~2 s old (they run in the
+	// background while probes come): readiness turns within that.
+	turned := time.Now()
+	pollURL(t, s.probeURL("/ready"), 5*time.Second, "GET /ready turning 500 \"database error\"",
+		func(a answer) bool { return a.status == 500 && a.body == "database error" })
+	t.Logf("readiness reported the hung database after %s", time.Since(turned).Round(time.Millisecond))
 	// Readiness, liveness, then readiness again, as the kubelet would ask.
 	var got []string
 	for i, path := range []string{"/ready", "/alive", "/ready", "/ready", "/alive", "/ready"} {

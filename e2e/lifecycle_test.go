@@ -281,17 +281,27 @@ func TestProbeCheckErrors(t *testing.T) {
 			wantAnswer(t, "GET /alive", s.probe(t, "/alive"), 200, "alive")
 			wantAnswer(t, "GET /ready", s.probe(t, "/ready"), 200, "")
 
+			// Probes answer from checks at most ~2 s old: wait for the turn.
+			turned := func(path string, status int) {
+				t.Helper()
+				pollURL(t, s.probeURL(path), 5*time.Second, fmt.Sprintf("GET %s turning %d", path, status),
+					func(a answer) bool { return a.status == status })
+			}
 			failL.create(t)
+			turned("/alive", 500)
 			checkFails("/alive", "e2e liveness failure")
 			// Readiness runs only the readiness checks.
 			wantAnswer(t, "GET /ready while liveness fails", s.probe(t, "/ready"), 200, "")
 			failL.remove(t)
+			turned("/alive", 200)
 			wantAnswer(t, "GET /alive after the liveness check recovered", s.probe(t, "/alive"), 200, "alive")
 
 			failR.create(t)
+			turned("/ready", 500)
 			checkFails("/ready", "e2e readiness failure")
 			wantAnswer(t, "GET /alive while readiness fails", s.probe(t, "/alive"), 200, "alive")
 			failR.remove(t)
+			turned("/ready", 200)
 			wantAnswer(t, "GET /ready after the readiness check recovered", s.probe(t, "/ready"), 200, "")
 		})
 	}
@@ -378,8 +388,13 @@ func TestHungControlLane(t *testing.T) {
 	old := pids[0]
 
 	hang.create(t)
+	// Probes answer from checks at most ~2 s old: wait for the turn, then
+	// every answer is a timeout until the worker is replaced (the checks
+	// keep running in the background every 0.5 s, each missing).
+	pollURL(t, s.probeURL("/alive"), 5*time.Second, "GET /alive turning 500", func(a answer) bool { return a.status == 500 })
 	killed := false
-	for i := 1; i <= 8 && !killed; i++ {
+	for i := 1; i <= 100 && !killed; i++ {
+		time.Sleep(100 * time.Millisecond) // probe spacing
 		a := s.probe(t, "/alive")
 		t.Logf("probe %d with the check hung: %s in %s", i, a, a.took.Round(time.Millisecond))
 		if a.status != 500 || a.body != "check timeout" {
@@ -394,7 +409,7 @@ func TestHungControlLane(t *testing.T) {
 		})) > 0
 	}
 	if !killed {
-		t.Fatalf("no \"killing worker\" record for pid %d after 8 timed-out probes", old)
+		t.Fatalf("no \"killing worker\" record for pid %d after 10 s of timed-out probes", old)
 	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -518,17 +533,15 @@ func TestProbePaths(t *testing.T) {
 
 func TestProbeLatencyUnderLoad(t *testing.T) {
 	s := startLC(t, serverConfig{wait: waitStartup}, siteArgs(t, "settings")...)
-	// With every thread busy in views that wait (the common saturation),
-	// the worker's CPU is free and 95% of probes must answer within 10 ms.
-	// With the worker's CPU itself saturated by trivial views on this
-	// 2-core machine, shared with the load generator, the probe's thread
-	// competes for the CPU and the GIL: the median must stay under 10 ms
-	// (the tail is reported; see the issue note).
+	// Probes answer from checks that run in the background (at most ~2 s
+	// old), so neither views that wait nor views that keep the worker's CPU
+	// and GIL busy slow them down: 95% must answer within 10 ms (the p99 is
+	// reported; bench/run measures it over more probes).
 	for _, tc := range []struct {
 		name, path string
 		p95        bool
 	}{
-		{"hello", "/hello", false},
+		{"hello", "/hello", true},
 		{"sleep 50ms, all threads busy", "/sleep?ms=50", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

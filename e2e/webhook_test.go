@@ -168,10 +168,13 @@ func TestWebhooks(t *testing.T) {
 		wantAnswer(t, "GET /ready", s.probe(t, "/ready"), 200, "")
 	}
 	failR.create(t)
+	// Probes answer from checks at most ~2 s old: wait for the turn.
+	pollURL(t, s.probeURL("/ready"), 5*time.Second, "GET /ready turning 500", func(a answer) bool { return a.status == 500 })
 	for range 3 {
 		wantAnswer(t, "GET /ready with a failing check", s.probe(t, "/ready"), 500, "check error")
 	}
 	failR.remove(t)
+	pollURL(t, s.probeURL("/ready"), 5*time.Second, "GET /ready turning 200", func(a answer) bool { return a.status == 200 })
 	for range 3 {
 		wantAnswer(t, "GET /ready after recovery", s.probe(t, "/ready"), 200, "")
 	}

@@ -73,8 +73,9 @@ type Server struct {
 	access *slog.Logger
 	srv    *fasthttp.Server
 
-	mu   sync.Mutex
-	last map[string]bool
+	mu      sync.Mutex
+	last    map[string]bool
+	refresh *refresher
 }
 
 // New builds a probe server; Handle answers probe requests on any fasthttp
@@ -90,7 +91,7 @@ func New(cfg Config, state *State, check Checker, notify Notifier, log *slog.Log
 		cfg.MetricsPath = CleanPath(cfg.MetricsPath)
 	}
 	s := &Server{cfg: cfg, state: state, check: check, notify: notify, log: log.With("component", "probe"),
-		access: log.With("component", "access"), last: map[string]bool{}}
+		access: log.With("component", "access"), last: map[string]bool{}, refresh: newRefresher()}
 	s.srv = &fasthttp.Server{
 		Handler: func(ctx *fasthttp.RequestCtx) {
 			if !s.Handle(ctx) {
@@ -220,9 +221,7 @@ func (s *Server) withTimeout() (context.Context, context.CancelFunc) {
 }
 
 func (s *Server) readiness() (int, string) {
-	ctx, cancel := s.withTimeout()
-	defer cancel()
-	r, err := s.check.Probe(ctx, "readiness", true, s.cfg.Databases)
+	r, err := s.report("readiness")
 	switch {
 	case err != nil:
 		return s.checkError(err)
@@ -247,9 +246,7 @@ func (s *Server) readiness() (int, string) {
 }
 
 func (s *Server) liveness() (int, string) {
-	ctx, cancel := s.withTimeout()
-	defer cancel()
-	r, err := s.check.Probe(ctx, "liveness", false, nil)
+	r, err := s.report("liveness")
 	switch {
 	case err != nil:
 		return s.checkError(err)

@@ -54,7 +54,7 @@ func newTestServer(cfg Config, ck *fakeChecker) (*Server, *State, *[]string) {
 		cfg.StartupPath, cfg.ReadinessPath, cfg.LivenessPath = "/startup", "/ready", "/alive"
 	}
 	st := NewState()
-	s := New(cfg, st, ck, func(p string, healthy bool) {
+	s := newServerForTest(cfg, st, ck, func(p string, healthy bool) {
 		mu.Lock()
 		defer mu.Unlock()
 		flips = append(flips, p+map[bool]string{true: "+", false: "-"}[healthy])
@@ -168,5 +168,72 @@ func TestFlipsNotifyOncePerChange(t *testing.T) {
 	got := strings.Join(*flips, " ")
 	if got != "readiness+ readiness- readiness+ liveness+" {
 		t.Fatalf("flips = %q", got)
+	}
+}
+
+// newServerForTest is New with the checks run for every probe, so a test
+// sees the effect of changing its fake checker at once.
+func newServerForTest(cfg Config, st *State, ck Checker, n Notifier, log *slog.Logger) *Server {
+	s := New(cfg, st, ck, n, log)
+	s.refresh.always = true
+	return s
+}
+
+// countingChecker counts check runs.
+type countingChecker struct {
+	fakeChecker
+	n     map[string]int
+}
+
+func (c *countingChecker) Probe(ctx context.Context, tag string, databases bool, aliases []string) (Report, error) {
+	c.mu.Lock()
+	c.n[tag]++
+	c.mu.Unlock()
+	return c.fakeChecker.Probe(ctx, tag, databases, aliases)
+}
+
+func (c *countingChecker) count(tag string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[tag]
+}
+
+func TestProbesAnswerFromBackgroundChecks(t *testing.T) {
+	ck := &countingChecker{n: map[string]int{}}
+	st := NewState()
+	s := New(Config{ReqQueueLen: 10, StartupPath: "/startup", ReadinessPath: "/ready", LivenessPath: "/alive"},
+		st, ck, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer s.Close()
+	st.Started()
+	if code, _, _ := call(s, "GET", "/ready"); code != 200 {
+		t.Fatalf("first /ready = %d", code)
+	}
+	if n := ck.count("readiness"); n != 1 {
+		t.Fatalf("the first probe ran the checks %d times, want 1", n)
+	}
+	// Later probes answer from that result, without a check of their own.
+	for range 5 {
+		call(s, "GET", "/ready")
+	}
+	if n := ck.count("readiness"); n > 2 {
+		t.Fatalf("probes ran the checks %d times in a row; want them answered from the newest result", n)
+	}
+	// The checks go on in the background, and a failure shows.
+	ck.mu.Lock()
+	ck.checkErr = map[string]error{"readiness": &CheckFailure{"broken"}}
+	ck.mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		code, body, _ := call(s, "GET", "/ready")
+		if code == 500 && body == "check error" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/ready still %d %q 5 s after the checks failed", code, body)
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval
+	}
+	if n := ck.count("liveness"); n != 0 {
+		t.Fatalf("liveness checks ran %d times without a liveness probe", n)
 	}
 }

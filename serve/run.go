@@ -105,6 +105,7 @@ func (l *lifecycle) run(ctx context.Context, setup *worker.Process) (err error) 
 	var appLn net.Listener
 	if !l.o.NoProbe {
 		probes := probe.New(l.o.Probe, l.state, checker, l.notify, l.base)
+		defer probes.Close()
 		l.probes = probes
 		s, r, lv := probes.Paths()
 		if srv != nil && l.o.Probe.Port == l.o.HTTP.Port {
