@@ -182,7 +182,7 @@ func newServerForTest(cfg Config, st *State, ck Checker, n Notifier, log *slog.L
 // countingChecker counts check runs.
 type countingChecker struct {
 	fakeChecker
-	n     map[string]int
+	n map[string]int
 }
 
 func (c *countingChecker) Probe(ctx context.Context, tag string, databases bool, aliases []string) (Report, error) {
