@@ -10,6 +10,7 @@ import threading
 import traceback
 
 from . import log, protocol, routes
+from .loop import new_loop
 from .stream import INITIAL_CREDIT
 
 
@@ -22,7 +23,7 @@ class AsyncApp:
         self.submitted = 0
         self.started = 0
         self.active = 0
-        self.loop = asyncio.new_event_loop()
+        self.loop = new_loop()
         self.sem = None
         self.lifespan_supported = None
         ready = threading.Event()

@@ -15,6 +15,7 @@ import traceback
 
 from . import log, protocol
 from .data import Lane
+from .loop import new_loop
 
 _NO_ERROR = {}  # MESSAGE_DONE of a handler that returned
 
@@ -180,7 +181,7 @@ class ConsumeLane(Lane):
         self.loop = None
         self.async_pending = 0  # guarded by mu
         if self.is_async:
-            self.loop = asyncio.new_event_loop()
+            self.loop = new_loop()
             threading.Thread(target=self.loop.run_forever, name="hurricane-loop", daemon=True).start()
         handler._prefetch_count = self.threads
         handler._consuming = handler.was_consuming = True
