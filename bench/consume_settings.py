@@ -1,5 +1,6 @@
-"""The demo settings with "hurricane" installed, for bench/consume: 1.6.2's
-`manage.py consume` command comes from the app."""
+"""The demo settings with "hurricane" installed, for django-hurricane 1.6.2
+in bench/consume and bench/run: its `manage.py consume` and `manage.py
+serve` commands come from the app."""
 from demo.settings import *  # noqa: F401,F403
 from demo.settings import INSTALLED_APPS
 

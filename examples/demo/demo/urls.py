@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("hello", views.hello, name="hello"),
     path("ahello", views.ahello, name="ahello"),
+    path("items", views.items, name="items"),
     path("echo", views.echo, name="echo"),
     path("aecho", views.aecho, name="aecho"),
     path("echo/<path:rest>", views.echo, name="echo-path"),

@@ -18,6 +18,8 @@ from django.http import (
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from .models import Item
+
 READ_CHUNK = 65536
 UPLOAD_CHUNK = 1 << 20
 MIB = 1 << 20
@@ -57,6 +59,7 @@ INDEX_HTML = """<!doctype html>
 <ul>
   <li><a href="/hello">/hello</a> &ndash; sync plain text</li>
   <li><a href="/ahello">/ahello</a> &ndash; async plain text</li>
+  <li><a href="/items">/items</a> &ndash; JSON of 20 rows read from the database</li>
   <li><a href="/echo?a=1&amp;a=2">/echo</a> &ndash; echo request details (any method)</li>
   <li><a href="/aecho?a=1">/aecho</a> &ndash; async echo</li>
   <li>/upload &ndash; POST a raw body, streamed to disk and hashed</li>
@@ -90,6 +93,17 @@ def hello(request):
 
 async def ahello(request):
     return HttpResponse("Hello world!", content_type="text/plain")
+
+
+ITEM_FIELDS = ("id", "name", "description", "price_cents", "created")
+
+
+def items(request):
+    params, error = _params(request, limit=20)
+    if error:
+        return error
+    rows = list(Item.objects.values(*ITEM_FIELDS)[: params["limit"]])
+    return JsonResponse({"count": len(rows), "items": rows})
 
 
 def _echo_payload(request):
