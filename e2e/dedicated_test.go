@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -231,4 +232,51 @@ func checkCleanExit(t *testing.T, s *server, workerPID int) {
 		}
 		time.Sleep(20 * time.Millisecond) // polling interval
 	}
+}
+
+// More concurrent uploads than threads: every thread ends up inside a view
+// waiting for body, and the body frames of many streams batch together in
+// Go's writes. Each upload must arrive whole (a deadlock and a corruption of
+// large batched writes were found this way).
+func TestConcurrentUploadsBeyondThreads(t *testing.T) {
+	s := startDedicated(t, "--workers", "2")
+	body := payload()[:1<<20]
+	want := sha(body)
+	const uploads = 16
+	errs := make(chan error, uploads)
+	var wg sync.WaitGroup
+	for range uploads {
+		wg.Go(func() {
+			req, _ := http.NewRequest(http.MethodPost, s.url("/upload"), bytes.NewReader(body))
+			resp, err := newClient().Do(req)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer resp.Body.Close()
+			var got struct {
+				Size   int    `json:"size"`
+				SHA256 string `json:"sha256"`
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || resp.StatusCode != http.StatusOK {
+				errs <- fmt.Errorf("status %d, decode error %v", resp.StatusCode, err)
+				return
+			}
+			if got.Size != len(body) || got.SHA256 != want {
+				errs <- fmt.Errorf("upload arrived as %d bytes sha256 %s, want %d bytes %s", got.Size, got.SHA256, len(body), want)
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("uploads still running after 60 s: the worker is stuck")
+	}
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	wantAnswer(t, "GET /hello after the uploads", mustCall(t, http.MethodGet, s.url("/hello")), 200, "Hello world!")
 }

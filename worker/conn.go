@@ -63,8 +63,13 @@ func (s *sender) loop() {
 			}
 		}
 		s.mu.Lock()
+		// out becomes the next spare; a large one is dropped instead, and
+		// then so is the old spare, which s.buf is using now: keeping it
+		// would hand the buffer being filled to the next write as well.
 		if cap(out) <= 1<<20 {
 			s.spare = out[:0]
+		} else {
+			s.spare = nil
 		}
 		s.mu.Unlock()
 		if closed {

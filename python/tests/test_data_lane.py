@@ -152,3 +152,28 @@ def test_response_names_the_resolved_route(go, path, want):
     status, _, _, route = protocol.decode_response_start(payload, flags)
     assert route == want
     assert status == (404 if want is None else 200)
+
+
+def test_uploads_on_every_thread_still_get_their_bodies(django_setup):
+    # Four uploads on two threads: both threads end up inside views waiting
+    # for body, with no thread left to lead. They must read the socket
+    # themselves, or every upload waits for ever (a deadlock seen with six
+    # concurrent 1 MiB uploads on six threads).
+    g = Go(threads=2)
+    try:
+        g.send(b"".join(
+            request(sid, b"/meta", headers=[(b"content-length", b"6")], body=b"abc", more=True)
+            for sid in range(1, 5)
+        ))
+        done = {}
+        deadline = time.monotonic() + 10
+        while len(done) < 4:
+            assert time.monotonic() < deadline, "uploads stuck; done: %r" % sorted(done)
+            for ftype, flags, sid, payload in g.frames(1):
+                if ftype == protocol.BODY_READ:
+                    g.send(protocol.frame(protocol.HTTP_BODY, sid, b"def", 0))
+                elif ftype == protocol.RESPONSE_START:
+                    done[sid] = protocol.decode_response_start(payload, flags)[2]
+        assert all(body.endswith(b"|6|abcdef") for body in done.values()), done
+    finally:
+        g.close()

@@ -13,6 +13,7 @@ class FakeLane:
 
     def __init__(self, chunks):
         self.mu = threading.Lock()
+        self.changed = threading.Condition(self.mu)
         self.chunks = list(chunks)
         self.reads = 0
         self.stream = None
@@ -27,8 +28,9 @@ class FakeLane:
                 self.stream.on_body(chunk, more)
         threading.Thread(target=deliver).start()
 
-    def release_leadership_locked(self):
-        pass
+    def wait_locked(self, ready):
+        while not ready():
+            self.changed.wait()
 
 
 def make(first, rest):

@@ -46,6 +46,10 @@ class Lane:
         self.frames = protocol.FrameBuffer()
         self.pending = deque()
         self.mu = threading.Lock()
+        # Notified whenever a view's stream gets body, credit or a disconnect,
+        # and when the socket is free to read.
+        self.changed = threading.Condition(self.mu)
+        self.reading = False  # a thread is reading the socket; guarded by mu
         self.send_mu = threading.Lock()
         self.out = []
         self.leader = None
@@ -129,6 +133,26 @@ class Lane:
         if t is not None and self.leader is t:
             self._promote_locked()
 
+    def wait_locked(self, ready):
+        """Called with mu held by a view waiting on the bridge (request body,
+        response credit): hand leadership on and wait until ready(). While
+        no thread leads (every thread is inside a view), the waiting threads
+        take turns reading the socket themselves, or all of them would wait
+        for frames nobody reads."""
+        self.release_leadership_locked()
+        while not ready() and not self.closed.is_set():
+            if self.leader is None and not self.reading:
+                self.reading = True
+                self.mu.release()
+                try:
+                    self._read_frames()
+                finally:
+                    self.mu.acquire()
+                    self.reading = False
+                    self.changed.notify_all()
+            else:
+                self.changed.wait()
+
     def _serve(self, me):
         while not self.closed.is_set():
             if self.leader is not me:
@@ -182,6 +206,20 @@ class Lane:
         """Called when the queued items are done, before reading more."""
 
     def _read(self):
+        """Read and dispatch what the socket has, once no other thread reads."""
+        with self.mu:
+            while self.reading:
+                self.changed.wait()
+            self.reading = True
+        try:
+            return self._read_frames()
+        finally:
+            with self.mu:
+                self.reading = False
+                self.changed.notify_all()
+
+    def _read_frames(self):
+        """Called by the one thread that reads (``reading`` set)."""
         try:
             data = self.sock.recv(262144)
         except OSError:
@@ -202,6 +240,7 @@ class Lane:
             for t in self.idle:
                 t.wake.release()
             self.idle.clear()
+            self.changed.notify_all()
 
     def on_close_locked(self):
         """Called with mu held once Go closed the connection."""

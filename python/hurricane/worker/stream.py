@@ -5,7 +5,6 @@ handed to the stream; the view's thread blocks here when it needs more of
 them, after giving up the lane's leadership so the reader keeps running.
 """
 
-import threading
 from collections import deque
 
 from . import protocol
@@ -21,7 +20,7 @@ class Disconnected(Exception):
 class Stream:
     __slots__ = (
         "sid", "req", "lane", "more", "chunks", "reading", "credit",
-        "disconnected", "cond", "is_async", "task",
+        "disconnected", "cond", "is_async", "task",  # cond: the async view's state
     )
 
     def __init__(self, lane, sid, req, more):
@@ -44,20 +43,17 @@ class Stream:
             self.chunks.append(data)
         self.more = more
         self.reading = False
-        if self.cond is not None:
-            self.cond.notify_all()
+        self.lane.changed.notify_all()
 
     def on_ack(self, n):
         self.credit += n
-        if self.cond is not None:
-            self.cond.notify_all()
+        self.lane.changed.notify_all()
 
     def on_disconnect(self):
         self.disconnected = True
         self.more = False
         self.reading = False
-        if self.cond is not None:
-            self.cond.notify_all()
+        self.lane.changed.notify_all()
 
     # Called on the view's thread.
 
@@ -67,14 +63,10 @@ class Stream:
             return self.chunks.popleft()
         lane = self.lane
         with lane.mu:
-            if self.cond is None:
-                self.cond = threading.Condition(lane.mu)
-            while not self.chunks and self.more:
-                if not self.reading:
-                    self.reading = True
-                    lane.send_now(protocol.frame(protocol.BODY_READ, self.sid))
-                lane.release_leadership_locked()
-                self.cond.wait()
+            if self.more and not self.chunks and not self.reading:
+                self.reading = True
+                lane.send_now(protocol.frame(protocol.BODY_READ, self.sid))
+            lane.wait_locked(lambda: self.chunks or not self.more)
             if self.chunks:
                 return self.chunks.popleft()
             return b""
@@ -84,11 +76,7 @@ class Stream:
         credit; raise Disconnected if the client is gone."""
         lane = self.lane
         with lane.mu:
-            while self.credit <= 0 and not self.disconnected:
-                if self.cond is None:
-                    self.cond = threading.Condition(lane.mu)
-                lane.release_leadership_locked()
-                self.cond.wait()
+            lane.wait_locked(lambda: self.credit > 0 or self.disconnected)
             if self.disconnected:
                 raise Disconnected()
             self.credit -= n
