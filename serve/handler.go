@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -39,6 +40,7 @@ type exchange struct {
 	conn      net.Conn
 	remaining int64 // declared body bytes not yet sent, -1 when chunked
 	sent      int64
+	chunk     *[]byte // the pooled buffer of the body chunk being sent
 	bodyDone  bool
 	tooLarge  bool
 }
@@ -158,6 +160,7 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 		}
 		if err = st.Send(&r, more); err == nil {
 			x.st = st
+			x.sentChunk()
 			break
 		}
 		st.Close()
@@ -215,6 +218,7 @@ func (x *exchange) respond(ctx *fasthttp.RequestCtx) {
 				continue
 			}
 			_ = st.SendBody(chunk, more)
+			x.sentChunk()
 		case worker.EventStart:
 			x.start(ctx, &ev)
 			return
@@ -234,7 +238,8 @@ func (x *exchange) readBody(n int) ([]byte, bool, error) {
 	if x.remaining > 0 && int64(n) > x.remaining {
 		n = int(x.remaining)
 	}
-	buf := make([]byte, n)
+	x.chunk = chunkPool.Get().(*[]byte)
+	buf := (*x.chunk)[:n]
 	_ = x.conn.SetReadDeadline(time.Now().Add(BodyIdleTimeout))
 	got, err := io.ReadFull(x.body, buf)
 	buf = buf[:got]
@@ -267,6 +272,19 @@ func (x *exchange) readBody(n int) ([]byte, bool, error) {
 }
 
 var errBodyTooLarge = errors.New("request body exceeds --max-body-size")
+
+// chunkPool holds request body chunk buffers: a chunk lives only from its
+// read until its frame is queued (the sender copies it), so uploads hold
+// few chunks at once however many run.
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, bodyChunk); return &b }}
+
+// sentChunk returns the chunk buffer once its frame is queued.
+func (x *exchange) sentChunk() {
+	if x.chunk != nil {
+		chunkPool.Put(x.chunk)
+		x.chunk = nil
+	}
+}
 
 func (x *exchange) bodyErrorStatus() int {
 	if x.tooLarge {
