@@ -103,8 +103,15 @@ func TestStartupCommands(t *testing.T) {
 		if code := s.exitCode(); code != 1 {
 			t.Errorf("exit code %d after a failing command, want 1", code)
 		}
-		if len(hooks) != 1 || hooks[0].Type != "startup" || hooks[0].Status != "failed" {
-			t.Fatalf("webhooks received by exit: %v, want one startup failed", hooks)
+		// Delivery is at least once: an attempt that timed out on a loaded
+		// machine may have arrived and be retried.
+		if len(hooks) == 0 {
+			t.Fatalf("no webhook received by exit, want startup failed")
+		}
+		for _, h := range hooks {
+			if h.Type != "startup" || h.Status != "failed" {
+				t.Fatalf("webhooks received by exit: %v, want only startup failed", hooks)
+			}
 		}
 		h := hooks[0]
 		if h.Traceback == nil || !strings.Contains(*h.Traceback, "nosuchcommand") {
