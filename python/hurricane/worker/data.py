@@ -161,7 +161,12 @@ class Lane:
             self._lead(me)
             if not self.closed.is_set() and self.leader is not me:
                 with self.mu:
-                    if self.leader is None:
+                    leader = self.leader
+                    if leader is None or leader.busy:
+                        # The leader is inside a view, so nobody reads or
+                        # starts queued requests: this thread, free now,
+                        # takes over at once rather than waiting for Go's
+                        # next spill.
                         self.leader = me
                     else:
                         self.idle.append(me)
