@@ -106,11 +106,21 @@ func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv(args[0], strconv.Itoa(port))
 }
 
-// cmdWaitProbe polls http://127.0.0.1:PORT/PATH until it answers 200, for at
-// most 60 s: waitprobe PORT PATH. For servers started in the background.
+// cmdWaitProbe polls http://127.0.0.1:PORT/PATH until it answers STATUS
+// (default 200), for at most 60 s: waitprobe PORT PATH [STATUS]. For servers
+// started in the background, and for probes, which answer from checks up to
+// ~2 s old, to turn.
 func cmdWaitProbe(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 2 {
-		ts.Fatalf("usage: waitprobe PORT PATH")
+	if neg || len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: waitprobe PORT PATH [STATUS]")
+	}
+	want := http.StatusOK
+	if len(args) == 3 {
+		n, err := strconv.Atoi(args[2])
+		if err != nil {
+			ts.Fatalf("waitprobe: STATUS %q is not a number", args[2])
+		}
+		want = n
 	}
 	url := fmt.Sprintf("http://127.0.0.1:%s%s", args[0], args[1])
 	client := &http.Client{Timeout: 5 * time.Second}
@@ -119,13 +129,13 @@ func cmdWaitProbe(ts *testscript.TestScript, neg bool, args []string) {
 		resp, err := client.Get(url)
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == want {
 				return
 			}
 			err = fmt.Errorf("status %d", resp.StatusCode)
 		}
 		if time.Now().After(deadline) {
-			ts.Fatalf("waitprobe: %s did not answer 200 within 60s: %v", url, err)
+			ts.Fatalf("waitprobe: %s did not answer %d within 60s: %v", url, want, err)
 		}
 		time.Sleep(100 * time.Millisecond) // polling interval
 	}
