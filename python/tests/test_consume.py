@@ -9,6 +9,7 @@ import pytest
 
 from hurricane.worker import protocol
 from hurricane.worker.consume import ConsumeLane
+from lanepeer import LanePeer
 
 AMQP = {"queue": "orders", "exchange": "shop", "host": "rabbit", "port": 5672, "vhost": None, "username": "u", "password": "p"}
 
@@ -32,26 +33,11 @@ def handler(name):
     return cls("orders", "shop", "rabbit", 5672, None, "u", "p")
 
 
-class Go:
+class Go(LanePeer):
     """The Go side of one consume lane: sends messages, collects frames."""
 
     def __init__(self, handler, threads=1):
-        self.sock, worker_sock = socket.socketpair()
-        self.lane = ConsumeLane(worker_sock, handler, threads)
-        self.thread = threading.Thread(target=self.lane.run, daemon=True)
-        self.thread.start()
-        self.fb = protocol.FrameBuffer()
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def frames(self, n, timeout=5):
-        self.sock.settimeout(timeout)
-        out = []
-        while len(out) < n:
-            self.fb.feed(self.sock.recv(65536))
-            out.extend(self.fb.frames())
-        return out
+        super().__init__(lambda sock: ConsumeLane(sock, handler, threads))
 
     def until_done(self, count=1):
         """Frames up to and including the count-th MESSAGE_DONE."""
@@ -60,9 +46,6 @@ class Go:
             out.extend(self.frames(1))
         return out
 
-    def close(self):
-        self.sock.close()
-        self.thread.join(5)
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """The data lane with real Django, driven over a socket pair as Go would."""
 
-import socket
 import threading
 import time
 
@@ -8,6 +7,7 @@ import pytest
 
 from hurricane.worker import protocol
 from hurricane.worker.data import DataLane
+from lanepeer import LanePeer
 
 
 def request(sid, path, query=b"", headers=(), body=b"", more=False):
@@ -26,32 +26,13 @@ def request(sid, path, query=b"", headers=(), body=b"", more=False):
     return protocol.encode_request(sid, r, more)
 
 
-class Go:
+class Go(LanePeer):
     """The Go side of one data lane: sends frames, collects responses."""
 
     def __init__(self, threads=4, async_app=None):
         from hurricane.worker.sync import SyncApp
 
-        self.sock, worker_sock = socket.socketpair()
-        self.lane = DataLane(worker_sock, SyncApp(1 << 20), async_app, threads)
-        self.thread = threading.Thread(target=self.lane.run, daemon=True)
-        self.thread.start()
-        self.fb = protocol.FrameBuffer()
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def frames(self, n, timeout=5):
-        self.sock.settimeout(timeout)
-        out = []
-        while len(out) < n:
-            self.fb.feed(self.sock.recv(65536))
-            out.extend(self.fb.frames())
-        return out
-
-    def close(self):
-        self.sock.close()
-        self.thread.join(5)
+        super().__init__(lambda sock: DataLane(sock, SyncApp(1 << 20), async_app, threads))
 
 
 @pytest.fixture
