@@ -155,7 +155,12 @@ func (pl *Pool) Replace(ctx context.Context, slot int, reason Reason) error {
 	np.log.Info("worker replaced", "pid", np.pid, "reason", reason)
 	if old != nil {
 		old.reason.Store(reason)
-		pl.draining.Go(func() { old.shutdown(context.WithoutCancel(ctx), pl.cfg.DrainTimeout) })
+		pl.draining.Go(func() {
+			// Requests routed to it before the swap may still be on their
+			// way: it stops only once Go has none outstanding there.
+			old.waitIdle(pl.cfg.DrainTimeout)
+			old.shutdown(context.WithoutCancel(ctx), pl.cfg.DrainTimeout)
+		})
 	}
 	return nil
 }
@@ -195,6 +200,27 @@ func (pl *Pool) watchMemory(ctx context.Context) {
 			if err := pl.Replace(ctx, p.slot, ReasonMemory); err != nil && ctx.Err() == nil {
 				pl.log.Error("could not replace worker", "worker", p.slot, "error", err)
 			}
+		}
+	}
+}
+
+// idlePoll is how often waitIdle looks at a replaced worker's requests.
+const idlePoll = 10 * time.Millisecond
+
+// waitIdle waits until Go has no request outstanding on the process, it
+// exited, or timeout passed.
+func (p *Process) waitIdle(timeout time.Duration) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	t := time.NewTicker(idlePoll)
+	defer t.Stop()
+	for p.Inflight() > 0 {
+		select {
+		case <-p.exited:
+			return
+		case <-deadline.C:
+			return
+		case <-t.C:
 		}
 	}
 }
