@@ -170,7 +170,16 @@ class AsyncApp:
             st.credit -= len(body)
             lane.send_now(protocol.response_body(sid, body, more))
 
+        def finish(status, headers, body):
+            # A complete response in one message, from any thread.
+            started["status"] = status
+            started["sent"] = True
+            if not st.disconnected:
+                route = scope.get(routes.ROUTE_KEY)
+                lane.send_now(protocol.encode_response_start(sid, status, headers, body, False, route))
+
         scope = st.req.scope()
+        scope[routes.FINISH_KEY] = finish
         try:
             await self.handler(scope, receive, send)
         except Exception:
