@@ -4,18 +4,16 @@ import (
 	"context"
 	"sync"
 
+	"github.com/hurricane-run/hurricane/buildinfo"
 	"github.com/hurricane-run/hurricane/metrics"
 	"github.com/hurricane-run/hurricane/protocol"
 	"github.com/hurricane-run/hurricane/worker"
 )
 
-// Version is this build's version, for the info metric.
-var Version = "dev"
-
 // newMetrics builds the metrics with the lifecycle's parts as their sources.
 func (l *lifecycle) newMetrics() *metrics.Metrics {
 	info := metrics.Info{
-		Version:   Version,
+		Version:   buildinfo.Version(),
 		Protocol:  protocol.Version,
 		Port:      l.o.HTTP.Port,
 		ProbePort: l.o.Probe.Port,
