@@ -57,7 +57,8 @@ func newRootCmd(f *factory) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(newServeCmd(f), newConsumeCmd(f), newProbeCmd(f), newCheckCmd(f))
+	root.AddCommand(newServeCmd(f), newConsumeCmd(f), newProbeCmd(f), newCheckCmd(f),
+		newVersionCmd(f), newCompletionCmd(f), newManCmd(f))
 	return root
 }
 
