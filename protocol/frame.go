@@ -98,6 +98,12 @@ type Reader struct {
 	r   io.Reader
 	hdr [HeaderSize]byte
 	buf []byte
+
+	// Alloc, when set, is offered each frame's type and payload size; a
+	// buffer it returns (of that length) receives the payload, which then
+	// belongs to the caller instead of aliasing the reader's buffer. It
+	// returns nil for frames the reader's own buffer should take.
+	Alloc func(t Type, n int) []byte
 }
 
 // NewReader returns a Reader on r, which should be buffered.
@@ -112,10 +118,16 @@ func (rd *Reader) Next() (Frame, error) {
 	if n > MaxPayload {
 		return Frame{}, fmt.Errorf("%w: %d bytes", ErrFrameTooLarge, n)
 	}
-	if cap(rd.buf) < int(n) {
-		rd.buf = make([]byte, n)
+	var p []byte
+	if rd.Alloc != nil {
+		p = rd.Alloc(Type(rd.hdr[4]), int(n))
 	}
-	p := rd.buf[:n]
+	if p == nil {
+		if cap(rd.buf) < int(n) {
+			rd.buf = make([]byte, n)
+		}
+		p = rd.buf[:n]
+	}
 	if _, err := io.ReadFull(rd.r, p); err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF

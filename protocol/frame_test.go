@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 )
 
@@ -70,5 +71,38 @@ func BenchmarkAppendRequest(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf, _ = AppendRequest(buf[:0], 1, false, r)
+	}
+}
+
+func TestReaderAllocOwnsPayloads(t *testing.T) {
+	var stream []byte
+	stream = AppendFrame(stream, TypeResponseBody, FlagMoreBody, 1, bytes.Repeat([]byte("a"), 100))
+	stream = AppendFrame(stream, TypeBodyRead, 0, 1, []byte("bb"))
+	stream = AppendFrame(stream, TypeResponseBody, 0, 1, bytes.Repeat([]byte("c"), 100))
+	rd := NewReader(bytes.NewReader(stream))
+	var given [][]byte
+	rd.Alloc = func(typ Type, n int) []byte {
+		if typ != TypeResponseBody {
+			return nil
+		}
+		b := make([]byte, n)
+		given = append(given, b)
+		return b
+	}
+	var kept [][]byte
+	for range 3 {
+		f, err := rd.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept = append(kept, f.Payload)
+	}
+	if len(given) != 2 || &kept[0][0] != &given[0][0] || &kept[2][0] != &given[1][0] {
+		t.Fatal("response bodies were not read into the buffers Alloc gave")
+	}
+	// The owned payloads survive later frames; the body read frame used the
+	// reader's own buffer.
+	if string(kept[0]) != strings.Repeat("a", 100) || string(kept[2]) != strings.Repeat("c", 100) || string(kept[1]) != "bb" {
+		t.Fatalf("payloads changed: %q %q %q", kept[0][:3], kept[1], kept[2][:3])
 	}
 }

@@ -94,6 +94,7 @@ var errAborted = errors.New("the app failed while streaming its response")
 type responseBody struct {
 	x       *exchange
 	status  int
+	chunk   []byte // the EventBody buffer cur is part of, released when written
 	cur     []byte
 	unacked int
 	done    bool
@@ -112,9 +113,11 @@ func (b *responseBody) Read(p []byte) (int, error) {
 		if b.done {
 			return 0, io.EOF
 		}
+		b.release()
 		ev := st.Next()
 		switch ev.Kind {
 		case worker.EventBody:
+			b.chunk = ev.Body
 			b.cur = ev.Body
 			b.unacked = len(ev.Body)
 			b.done = !ev.More
@@ -156,11 +159,13 @@ func (b *responseBody) WriteTo(w io.Writer) (int64, error) {
 		if b.done {
 			return total, nil
 		}
+		b.release()
 		ev := st.Next()
 		if ev.Kind != worker.EventBody {
 			b.failed = true
 			return total, errAborted
 		}
+		b.chunk = ev.Body
 		b.cur = ev.Body
 		b.unacked = len(ev.Body)
 		b.done = !ev.More
@@ -169,12 +174,22 @@ func (b *responseBody) WriteTo(w io.Writer) (int64, error) {
 
 var _ fasthttp.BodyWriterTo = (*responseBody)(nil)
 
+// release gives the chunk just written back to the worker package's pool.
+func (b *responseBody) release() {
+	if b.chunk != nil {
+		worker.ReleaseBody(b.chunk)
+		b.chunk = nil
+	}
+}
+
 // Close is called by fasthttp when it is done with the body, written or not.
 func (b *responseBody) Close() error {
 	if b.closed {
 		return nil
 	}
 	b.closed = true
+	b.release()
+	b.cur = nil
 	x := b.x
 	if !b.done && !b.failed {
 		// The client went away (or a HEAD response skipped the body): tell

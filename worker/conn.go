@@ -91,9 +91,11 @@ func (s *sender) close() {
 	}
 }
 
-// readFrames calls fn for each frame until the connection fails.
-func readFrames(c net.Conn, fn func(protocol.Frame)) error {
+// readFrames calls fn for each frame until the connection fails. alloc,
+// when not nil, is the reader's protocol.Reader.Alloc.
+func readFrames(c net.Conn, alloc func(protocol.Type, int) []byte, fn func(protocol.Frame)) error {
 	rd := protocol.NewReader(bufio.NewReaderSize(c, 256<<10))
+	rd.Alloc = alloc
 	for {
 		f, err := rd.Next()
 		if err != nil {

@@ -133,7 +133,7 @@ func (p *Process) attach(c net.Conn, h protocol.Hello) error {
 }
 
 func (p *Process) readData(c net.Conn) {
-	err := readFrames(c, p.onDataFrame)
+	err := readFrames(c, allocBody, p.onDataFrame)
 	p.log.Debug("data lane closed", "error", err)
 	p.dead.Store(true)
 	p.data.close()
@@ -159,7 +159,11 @@ func (p *Process) onDataFrame(f protocol.Frame) {
 		}
 		s.push(Event{Kind: EventStart, Status: r.Status, Route: r.Route, Headers: r.Headers, Body: r.Body, More: f.MoreBody()})
 	case protocol.TypeResponseBody:
-		s.push(Event{Kind: EventBody, Body: append([]byte(nil), f.Payload...), More: f.MoreBody()})
+		body := f.Payload
+		if !pooledBody(f.Type, len(body)) {
+			body = append([]byte(nil), body...)
+		}
+		s.push(Event{Kind: EventBody, Body: body, More: f.MoreBody()})
 	case protocol.TypeBodyRead:
 		s.push(Event{Kind: EventRead})
 	case protocol.TypeResponseAbort:
@@ -238,7 +242,7 @@ func (p *Process) watchProgress() {
 func (p *Process) Inflight() int { return int(p.inflight.Load()) }
 
 func (p *Process) readControl(c net.Conn) {
-	err := readFrames(c, func(f protocol.Frame) {
+	err := readFrames(c, nil, func(f protocol.Frame) {
 		if f.Type != protocol.TypeControlResponse {
 			return
 		}

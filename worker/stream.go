@@ -23,7 +23,8 @@ const (
 )
 
 // Event is one thing a worker sent for a stream. Its slices are owned by the
-// receiver.
+// receiver; an EventBody's Body may be given back with ReleaseBody once
+// written.
 type Event struct {
 	Kind    EventKind
 	Status  int

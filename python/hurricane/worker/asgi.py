@@ -168,7 +168,7 @@ class AsyncApp:
             if st.disconnected:
                 raise OSError("client disconnected")
             st.credit -= len(body)
-            lane.send_now(protocol.response_body(sid, body, more))
+            lane.send_body(sid, body, more)
 
         def finish(status, headers, body):
             # A complete response in one message, from any thread.

@@ -243,7 +243,13 @@ def decode_response_start(p, flags=0):
 
 
 def response_body(stream, body, more_body):
-    return _pack_header(len(body), RESPONSE_BODY, MORE_BODY if more_body else 0, stream) + body
+    return response_body_header(stream, len(body), more_body) + body
+
+
+def response_body_header(stream, n, more_body):
+    """The header of an http.response.body frame of n bytes, for a payload
+    written after it without a copy (DataLane.send_now's tail)."""
+    return _pack_header(n, RESPONSE_BODY, MORE_BODY if more_body else 0, stream)
 
 
 class FrameBuffer:
