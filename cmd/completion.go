@@ -14,13 +14,13 @@ func newCompletionCmd(f *factory) *cobra.Command {
 		Long: "Print the completion script for a shell to stdout. Load it in the current shell,\n" +
 			"or install it where the shell finds completions (the Debian package and the\n" +
 			"release archives carry all four):\n\n" +
-			"  bash        source <(hurricane completion bash)\n" +
-			"              hurricane completion bash > /etc/bash_completion.d/hurricane\n" +
-			"              (needs the bash-completion package)\n" +
-			"  zsh         hurricane completion zsh > \"${fpath[1]}/_hurricane\"\n" +
-			"              (with compinit enabled in ~/.zshrc)\n" +
-			"  fish        hurricane completion fish > ~/.config/fish/completions/hurricane.fish\n" +
-			"  powershell  hurricane completion powershell | Out-String | Invoke-Expression",
+			"    bash        source <(hurricane completion bash)\n" +
+			"                hurricane completion bash > /etc/bash_completion.d/hurricane\n" +
+			"                (needs the bash-completion package)\n" +
+			"    zsh         hurricane completion zsh > \"${fpath[1]}/_hurricane\"\n" +
+			"                (with compinit enabled in ~/.zshrc)\n" +
+			"    fish        hurricane completion fish > ~/.config/fish/completions/hurricane.fish\n" +
+			"    powershell  hurricane completion powershell | Out-String | Invoke-Expression",
 		Example: "  source <(hurricane completion bash)\n  hurricane completion zsh > \"${fpath[1]}/_hurricane\"",
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) != 1 || !slices.Contains(c.ValidArgs, args[0]) {

@@ -3,7 +3,6 @@ package cmd
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -38,7 +37,7 @@ func newVersionCmd(f *factory) *cobra.Command {
 			switch output {
 			case "text":
 				fmt.Fprintf(f.stdout, "hurricane %s (commit %s, built %s, %s %s, protocol %d)\n",
-					v.Version, shortCommit(v.Commit), v.Date, v.Go, v.Platform, v.Protocol)
+					v.Version, v.Commit, v.Date, v.Go, v.Platform, v.Protocol)
 				return nil
 			case "json":
 				enc := json.NewEncoder(f.stdout)
@@ -51,16 +50,4 @@ func newVersionCmd(f *factory) *cobra.Command {
 	c.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	markNoConfig(c.Flags(), "output")
 	return c
-}
-
-// shortCommit abbreviates a commit hash to 12 digits, keeping a "-dirty" mark.
-func shortCommit(c string) string {
-	hash, mark, marked := strings.Cut(c, "-")
-	if len(hash) > 12 {
-		hash = hash[:12]
-	}
-	if marked {
-		return hash + "-" + mark
-	}
-	return hash
 }

@@ -2,6 +2,7 @@ package testscripts
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -15,8 +16,11 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/hurricane-run/hurricane/buildinfo"
 	"github.com/hurricane-run/hurricane/cmd"
 )
+
+var update = flag.Bool("update", false, "rewrite the files that cmp compares stdout or stderr with in the scripts")
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
@@ -25,14 +29,26 @@ func TestMain(m *testing.M) {
 }
 
 // TestScripts runs every .txtar file here. Scripts that start Python get
-// its path as $PYTHON (a Python with Django, from the test script).
+// its path as $PYTHON (a Python with Django, from the test script). With
+// -update, a failing "cmp stdout FILE" rewrites FILE in its script:
+// go test ./testscripts -run TestScripts/NAME -update.
 func TestScripts(t *testing.T) {
 	python := os.Getenv("HURRICANE_TEST_PYTHON")
 	testscript.Run(t, testscript.Params{
 		Dir:                 ".",
 		RequireExplicitExec: true,
+		UpdateScripts:       *update,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("PYTHON", python)
+			// What "hurricane version" reports depends on how the test
+			// binary was built (VCS stamping, a tag), so golden files
+			// compared with cmpenv name these.
+			bi := buildinfo.Read()
+			env.Setenv("BUILD_VERSION", bi.Version)
+			env.Setenv("BUILD_COMMIT", bi.Commit)
+			env.Setenv("BUILD_DATE", bi.Date)
+			env.Setenv("BUILD_GO", bi.Go)
+			env.Setenv("BUILD_PLATFORM", bi.Platform)
 			env.Setenv("HOME", env.WorkDir)
 			env.Setenv("XDG_CACHE_HOME", env.WorkDir+"/.cache")
 			return nil
