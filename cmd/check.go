@@ -55,6 +55,8 @@ func newCheckCmd(f *factory) *cobra.Command {
 	fs.StringArrayVar(&o.databases, "database", nil, "run database checks on this alias (repeatable)")
 	fs.BoolVar(&o.migrations, "migrations", false, "fail on unapplied migrations")
 	fs.BoolVar(&o.probes, "probes", false, "also run the liveness and readiness checks as the probes do")
+	// Only the bootstrap flags are resolved from the environment here.
+	markNoConfig(fs, "tag", "deploy", "fail-level", "database", "migrations", "probes")
 	addBootstrapFlags(c, &o.serve)
 	return c
 }
