@@ -9,9 +9,12 @@ import (
 )
 
 // sender batches frames from many goroutines into few writes: callers append
-// under a mutex and one goroutine writes whatever has accumulated.
+// under a mutex and one goroutine writes whatever has accumulated. A large
+// payload is instead written by its caller (writeLarge), after the batch
+// before it, without being copied into the batch.
 type sender struct {
 	c      net.Conn
+	wmu    sync.Mutex // held while writing to c, so writes keep append order
 	mu     sync.Mutex
 	buf    []byte
 	spare  []byte
@@ -19,6 +22,12 @@ type sender struct {
 	closed bool
 	done   chan struct{}
 }
+
+// largePayload is the payload size from which writeLarge skips the batch.
+const largePayload = 64 << 10
+
+// socketBuffer is the send buffer asked for on each worker connection.
+const socketBuffer = 2 << 20
 
 func newSender(c net.Conn) *sender {
 	s := &sender{c: c, notify: make(chan struct{}, 1), done: make(chan struct{})}
@@ -48,34 +57,67 @@ func (s *sender) append(fn func([]byte) ([]byte, error)) error {
 	return nil
 }
 
+// writeLarge writes the frame whose header fn appends, followed by payload,
+// after everything appended before it; the caller keeps payload, which is
+// not referenced once writeLarge returns.
+func (s *sender) writeLarge(fn func([]byte) []byte, payload []byte) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return errLaneClosed
+	}
+	out := fn(s.buf)
+	s.buf = s.spare[:0]
+	s.spare = nil
+	s.mu.Unlock()
+	bufs := net.Buffers{out, payload}
+	_, err := bufs.WriteTo(s.c)
+	s.recycle(out)
+	if err != nil {
+		s.close()
+	}
+	return err
+}
+
 func (s *sender) loop() {
 	defer close(s.done)
 	for range s.notify {
+		s.wmu.Lock()
 		s.mu.Lock()
 		out := s.buf
 		s.buf = s.spare[:0]
+		s.spare = nil
 		closed := s.closed
 		s.mu.Unlock()
 		if len(out) > 0 {
 			if _, err := s.c.Write(out); err != nil {
+				s.wmu.Unlock()
 				s.close()
 				return
 			}
 		}
-		s.mu.Lock()
-		// out becomes the next spare; a large one is dropped instead, and
-		// then so is the old spare, which s.buf is using now: keeping it
-		// would hand the buffer being filled to the next write as well.
-		if cap(out) <= 1<<20 {
-			s.spare = out[:0]
-		} else {
-			s.spare = nil
-		}
-		s.mu.Unlock()
+		s.recycle(out)
+		s.wmu.Unlock()
 		if closed {
 			return
 		}
 	}
+}
+
+// recycle keeps a written batch's buffer as the next spare, unless it grew
+// large. The spare is taken (set to nil) whenever it becomes s.buf, so a
+// buffer is never both filled and handed out again.
+func (s *sender) recycle(out []byte) {
+	if cap(out) > 1<<20 {
+		return
+	}
+	s.mu.Lock()
+	if s.spare == nil {
+		s.spare = out[:0]
+	}
+	s.mu.Unlock()
 }
 
 func (s *sender) close() {

@@ -131,6 +131,11 @@ func (pl *Pool) accept() {
 		if err != nil {
 			return
 		}
+		if uc, ok := c.(*net.UnixConn); ok {
+			// One write of a body chunk fits without waiting for the worker
+			// to read part of it (the kernel caps it at net.core.wmem_max).
+			_ = uc.SetWriteBuffer(socketBuffer)
+		}
 		go pl.handshake(c)
 	}
 }

@@ -108,6 +108,11 @@ func (s *Stream) SendBody(p []byte, more bool) error {
 	if more {
 		fl = protocol.FlagMoreBody
 	}
+	if len(p) >= largePayload {
+		return s.proc.data.writeLarge(func(b []byte) []byte {
+			return protocol.AppendHeader(b, protocol.TypeHTTPBody, fl, s.id, len(p))
+		}, p)
+	}
 	return s.proc.data.append(func(b []byte) ([]byte, error) {
 		return protocol.AppendFrame(b, protocol.TypeHTTPBody, fl, s.id, p), nil
 	})

@@ -127,18 +127,27 @@ class AsyncApp:
         first = [True]
         started = {}
 
+        def ask():
+            # The next chunk is asked for as soon as the last one is handed
+            # out (see stream.Stream.read_chunk).
+            if st.more and not st.reading and not st.chunks:
+                st.reading = True
+                lane.send_now(protocol.frame(protocol.BODY_READ, sid))
+
         async def receive():
             if first[0]:
                 first[0] = False
+                ask()
                 return {"type": "http.request", "body": st.req.body, "more_body": st.more}
             while True:
                 if st.chunks:
-                    return {"type": "http.request", "body": st.chunks.popleft(), "more_body": st.more or bool(st.chunks)}
+                    body = st.chunks.popleft()
+                    more = st.more or bool(st.chunks)
+                    ask()
+                    return {"type": "http.request", "body": body, "more_body": more}
                 if st.disconnected:
                     return {"type": "http.disconnect"}
-                if st.more and not st.reading:
-                    st.reading = True
-                    lane.send_now(protocol.frame(protocol.BODY_READ, sid))
+                ask()
                 await state.wait()
 
         async def send(message):

@@ -58,18 +58,28 @@ class Stream:
     # Called on the view's thread.
 
     def read_chunk(self):
-        """The next request body chunk; b"" at the end or after a disconnect."""
-        if self.chunks:
-            return self.chunks.popleft()
+        """The next request body chunk; b"" at the end or after a disconnect.
+
+        Asking Go for a chunk is a round trip through two processes, so the
+        next one is asked for as soon as this one is handed out: the view
+        works on one chunk while the next is on its way (at most two held).
+        """
         lane = self.lane
         with lane.mu:
-            if self.more and not self.chunks and not self.reading:
-                self.reading = True
-                lane.send_now(protocol.frame(protocol.BODY_READ, self.sid))
-            lane.wait_locked(lambda: self.chunks or not self.more)
-            if self.chunks:
-                return self.chunks.popleft()
-            return b""
+            if not self.chunks:
+                self._ask_locked()
+                lane.wait_locked(lambda: self.chunks or not self.more)
+                if not self.chunks:
+                    return b""
+            chunk = self.chunks.popleft()
+            if not self.chunks:
+                self._ask_locked()
+            return chunk
+
+    def _ask_locked(self):
+        if self.more and not self.reading:
+            self.reading = True
+            self.lane.send_now(protocol.frame(protocol.BODY_READ, self.sid))
 
     def take_credit(self, n):
         """Wait until Go accepts more response body, then spend n bytes of
