@@ -28,9 +28,13 @@ class FakeLane:
                 self.stream.on_body(chunk, more)
         threading.Thread(target=deliver).start()
 
-    def wait_locked(self, ready):
-        while not ready():
-            self.changed.wait()
+    def wait_locked(self, ready, stream):
+        stream.waiter = self.changed
+        try:
+            while not ready():
+                self.changed.wait()
+        finally:
+            stream.waiter = None
 
 
 def make(first, rest):

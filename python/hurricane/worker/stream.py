@@ -21,6 +21,7 @@ class Stream:
     __slots__ = (
         "sid", "req", "lane", "more", "chunks", "reading", "credit",
         "disconnected", "cond", "is_async", "task",  # cond: the async view's state
+        "waiter",  # the condition of the sync view's thread waiting on it
     )
 
     def __init__(self, lane, sid, req, more):
@@ -33,6 +34,7 @@ class Stream:
         self.credit = INITIAL_CREDIT
         self.disconnected = False
         self.cond = None
+        self.waiter = None
         self.is_async = False
         self.task = None
 
@@ -43,17 +45,21 @@ class Stream:
             self.chunks.append(data)
         self.more = more
         self.reading = False
-        self.lane.changed.notify_all()
+        self._wake()
 
     def on_ack(self, n):
         self.credit += n
-        self.lane.changed.notify_all()
+        self._wake()
 
     def on_disconnect(self):
         self.disconnected = True
         self.more = False
         self.reading = False
-        self.lane.changed.notify_all()
+        self._wake()
+
+    def _wake(self):
+        if self.waiter is not None:
+            self.waiter.notify()
 
     # Called on the view's thread.
 
@@ -68,7 +74,7 @@ class Stream:
         with lane.mu:
             if not self.chunks:
                 self._ask_locked()
-                lane.wait_locked(lambda: self.chunks or not self.more)
+                lane.wait_locked(lambda: self.chunks or not self.more, self)
                 if not self.chunks:
                     return b""
             chunk = self.chunks.popleft()
@@ -86,7 +92,7 @@ class Stream:
         credit; raise Disconnected if the client is gone."""
         lane = self.lane
         with lane.mu:
-            lane.wait_locked(lambda: self.credit > 0 or self.disconnected)
+            lane.wait_locked(lambda: self.credit > 0 or self.disconnected, self)
             if self.disconnected:
                 raise Disconnected()
             self.credit -= n
