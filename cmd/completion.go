@@ -12,8 +12,8 @@ func newCompletionCmd(f *factory) *cobra.Command {
 		Use:   "completion bash|zsh|fish|powershell",
 		Short: "Print the shell completion script for bash, zsh, fish or PowerShell",
 		Long: "Print the completion script for a shell to stdout. Load it in the current shell,\n" +
-			"or install it where the shell finds completions (the Debian package and the\n" +
-			"release archives carry all four):\n\n" +
+			"or install it where the shell finds completions (the release archives carry\n" +
+			"all four; the Debian package installs bash, zsh and fish):\n\n" +
 			"    bash        source <(hurricane completion bash)\n" +
 			"                hurricane completion bash > /etc/bash_completion.d/hurricane\n" +
 			"                (needs the bash-completion package)\n" +
