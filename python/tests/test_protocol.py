@@ -107,3 +107,25 @@ def test_oversized_frame_is_refused():
     fb.feed(protocol.HEADER.pack(protocol.MAX_PAYLOAD + 1, protocol.HTTP_BODY, 0, 1))
     with pytest.raises(protocol.ProtocolError):
         fb.frames()
+
+
+@pytest.mark.parametrize("piece", [1, 7, 4096, 65536, 1 << 20])
+def test_frame_buffer_large_frames_in_pieces(piece):
+    """A frame much larger than what has arrived is collected piece by piece
+    and comes out whole, with the small frames around it in order."""
+    big = bytes(range(256)) * 2048  # 512 KiB
+    data = (
+        protocol.frame(protocol.HTTP_BODY, 1, b"before")
+        + protocol.frame(protocol.HTTP_BODY, 2, big, protocol.MORE_BODY)
+        + protocol.frame(protocol.HTTP_BODY, 3, b"after")
+        + protocol.frame(protocol.HTTP_BODY, 4, big[:300_000])
+    )
+    fb = protocol.FrameBuffer()
+    got = []
+    for i in range(0, len(data), piece):
+        fb.feed(data[i:i + piece])
+        got.extend(fb.frames())
+    assert [(f[2], f[1], f[3]) for f in got] == [
+        (1, 0, b"before"), (2, protocol.MORE_BODY, big), (3, 0, b"after"), (4, 0, big[:300_000])
+    ]
+    assert all(type(f[3]) is bytes for f in got)
