@@ -21,8 +21,9 @@ import (
 // ErrInterrupted is the cause of a stop that skips --shutdown-delay (SIGINT).
 var ErrInterrupted = errors.New("interrupted")
 
-// webhookFlush bounds the delivery of pending webhooks before exit.
-const webhookFlush = 5 * time.Second
+// WebhookFlush bounds the delivery of pending webhooks before exit, the
+// last step of a shutdown.
+const WebhookFlush = 5 * time.Second
 
 // Options is everything "hurricane serve" does.
 type Options struct {
@@ -77,7 +78,7 @@ func (l *lifecycle) run(ctx context.Context, setup *worker.Process) (err error) 
 	defer func() {
 		stopHooks()
 		<-hooksDone
-		fctx, cancel := context.WithTimeout(context.Background(), webhookFlush)
+		fctx, cancel := context.WithTimeout(context.Background(), WebhookFlush)
 		defer cancel()
 		if ferr := l.hooks.Flush(fctx); ferr != nil {
 			l.log.Warn("webhooks not delivered before exit", "error", ferr)
