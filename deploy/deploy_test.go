@@ -535,7 +535,13 @@ func exposedName(t *testing.T, r adapter.DiscoveryRule, series string) string {
 func exported(t *testing.T) map[string]*dto.MetricFamily {
 	t.Helper()
 	m := metrics.New(metrics.Info{}, metrics.Sources{
-		QueueLength: func(context.Context) (int, error) { return 4, nil },
+		QueueLength:    func(context.Context) (int, error) { return 4, nil },
+		WorkersAlive:   func() int { return 1 },
+		Restarts:       func() map[string]int64 { return map[string]int64{"exit": 1} },
+		StartupSeconds: func() float64 { return 1.5 },
+		ProbeHealthy:   func(string) (bool, bool) { return true, true },
+		Webhooks:       func() map[[2]string]int64 { return map[[2]string]int64{{"startup", "delivered"}: 1} },
+		Workers:        func() []metrics.Worker { return []metrics.Worker{{Slot: 0, PID: 42, RSS: 1 << 20, CPU: time.Second}} },
 	}, slog.New(slog.DiscardHandler))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -588,16 +594,23 @@ func TestAutoscalerUsesAdapterMetric(t *testing.T) {
 		t.Fatalf("seriesQuery %q is not metric{matchers}", rule.SeriesQuery)
 	}
 	series := sel[1]
-	fam, ok := exported(t)[series]
+	fams := exported(t)
+	fam, ok := fams[series]
 	if !ok {
 		t.Fatalf("seriesQuery names %s, which the server does not export", series)
 	}
 	if fam.GetType() != dto.MetricType_GAUGE || len(fam.Metric) != 1 || fam.Metric[0].GetGauge().GetValue() != 4 {
 		t.Fatalf("%s is not the queue gauge: %v", series, fam)
 	}
-	for _, l := range fam.Metric[0].Label {
-		if slices.Contains(scrapeLabels, l.GetName()) {
-			t.Errorf("%s carries its own %s label, which clashes with the scrape's", series, l.GetName())
+	// No family of the server's own may carry a label the scrape adds
+	// (docs/kubernetes.md says so).
+	for name, f := range fams {
+		for _, m := range f.Metric {
+			for _, l := range m.Label {
+				if slices.Contains(scrapeLabels, l.GetName()) {
+					t.Errorf("%s carries its own %s label, which clashes with the scrape's", name, l.GetName())
+				}
+			}
 		}
 	}
 	for _, l := range []string{"namespace", "pod"} {
