@@ -24,15 +24,47 @@ from .stream import Stream
 FLUSH_EVERY = 0.001
 
 
+# A view that has run this long may be joined by another thread even while
+# it computes, so one slow view does not hold up every other request.
+LONG_VIEW = 0.05
+
+
 class _Thread:
     """A thread of the lane: its wake-up lock and what it is running."""
 
-    __slots__ = ("wake", "busy")
+    __slots__ = ("wake", "busy", "clock", "since", "cpu")
 
     def __init__(self):
         self.wake = threading.Lock()
         self.wake.acquire()
         self.busy = 0  # sequence number of the view it runs, 0 when idle
+        self.clock = None  # its CPU-time clock, once it runs
+        self.since = 0.0  # when the current view started (monotonic)
+        self.cpu = 0.0  # its CPU time then
+
+    def started(self):
+        """Called by the thread itself as it starts a view."""
+        if self.clock is None:
+            try:
+                self.clock = time.pthread_getcpuclockid(threading.get_ident())
+            except (AttributeError, OSError):
+                self.clock = False  # no per-thread clocks: assume blocked
+        self.since = time.monotonic()
+        self.cpu = time.thread_time()
+
+    def blocked(self):
+        """Whether the view it runs is waiting (on I/O, a sleep, a lock)
+        rather than computing, or has run long enough to be joined anyway.
+        A second thread joining a view that computes only fights it for the
+        GIL: each hand-over costs a wake-up, and both finish later."""
+        wall = time.monotonic() - self.since
+        if wall >= LONG_VIEW or not self.clock:
+            return True
+        try:
+            cpu = time.clock_gettime(self.clock) - self.cpu
+        except OSError:
+            return True
+        return cpu < wall / 2
 
 
 class Lane:
@@ -201,7 +233,8 @@ class Lane:
                         # The leader is inside a view, so nobody reads or
                         # starts queued requests: this thread, free now,
                         # takes over at once rather than waiting for Go's
-                        # next spill.
+                        # next spill. (A second thread runs at all only
+                        # because a spill found the leader waiting.)
                         self.leader = me
                     else:
                         self.idle.append(me)
@@ -218,6 +251,7 @@ class Lane:
                 except IndexError:
                     break
                 self.seq += 1
+                me.started()
                 with self.mu:
                     me.busy = self.seq
                     self.active += 1
@@ -291,7 +325,7 @@ class Lane:
         if the leader is stuck inside a view, hand leadership on."""
         with self.mu:
             t = self.leader
-            if t is not None and t.busy:
+            if t is not None and t.busy and t.blocked():
                 self._promote_locked()
 
 
