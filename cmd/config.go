@@ -45,7 +45,23 @@ func markNoLegacy(fs *pflag.FlagSet, names ...string) {
 	}
 }
 
-func hasLegacy(f *pflag.Flag) bool { return len(f.Annotations[annNoLegacy]) == 0 }
+// legacyFlags are django-hurricane 1.6.2's serve options: their unprefixed
+// setting names (PORT, STATIC, …) are still read, deprecated. Flags 1.6.2
+// did not have read only HURRICANE_<NAME>, so a project's own setting that
+// happens to be called PROCESSES or QUEUE is not taken for hurricane's.
+var legacyFlags = map[string]bool{
+	"port": true, "static": true, "media": true, "autoreload": true, "no-probe": true,
+	"no-metrics": true, "check-migrations": true, "check-migrations-apply": true,
+	"debugger": true, "debugger-port": true, "metrics": true, "liveness-probe": true,
+	"readiness-probe": true, "startup-probe": true, "probe-port": true,
+	"req-queue-len": true, "command": true, "webhook-url": true, "max-lifetime": true,
+	"max-memory": true, "workers": true, "static-watch": true, "pycharm-host": true,
+	"pycharm-port": true, "max-body-size": true, "max-buffer-size": true, "log-probes": true,
+}
+
+func hasLegacy(f *pflag.Flag) bool {
+	return legacyFlags[f.Name] && len(f.Annotations[annNoLegacy]) == 0
+}
 
 func markBootstrap(fs *pflag.FlagSet, names ...string) {
 	for _, n := range names {
@@ -105,6 +121,9 @@ func newConfigResolver(fs *pflag.FlagSet, environ []string) *configResolver {
 
 // bootstrap resolves the bootstrap flags from the environment.
 func (r *configResolver) bootstrap() error {
+	if err := r.verbosity(); err != nil {
+		return err
+	}
 	var err error
 	r.flags.VisitAll(func(f *pflag.Flag) {
 		if err != nil || f.Changed || !isBootstrap(f) || !isConfigurable(f) {
@@ -116,6 +135,21 @@ func (r *configResolver) bootstrap() error {
 		}
 	})
 	return err
+}
+
+// verbosity turns manage.py's -v, given on the command line, into the log
+// level, unless --log-level is given too.
+func (r *configResolver) verbosity() error {
+	v, level := r.flags.Lookup("verbosity"), r.flags.Lookup("log-level")
+	if v == nil || level == nil || !v.Changed || level.Changed {
+		return nil
+	}
+	names := map[string]string{"0": "warning", "1": "info", "2": "debug", "3": "debug"}
+	name, ok := names[v.Value.String()]
+	if !ok {
+		return usagef("invalid value %q for -v/--verbosity (use 0, 1, 2 or 3)", v.Value.String())
+	}
+	return r.flags.Set("log-level", name)
 }
 
 // settingNames lists the Django settings the snapshot must read.

@@ -13,11 +13,12 @@ import (
 )
 
 type testOpts struct {
-	port   int
-	static bool
-	cmds   []string
-	size   int64
-	python string
+	port      int
+	processes int
+	static    bool
+	cmds      []string
+	size      int64
+	python    string
 }
 
 func testFlags(o *testOpts) *pflag.FlagSet {
@@ -27,6 +28,7 @@ func testFlags(o *testOpts) *pflag.FlagSet {
 	fs.StringSliceVar(&o.cmds, "command", nil, "")
 	fs.Int64Var(&o.size, "max-body-size", 100, "")
 	fs.StringVar(&o.python, "python", "", "")
+	fs.IntVar(&o.processes, "processes", 1, "")
 	markBootstrap(fs, "python")
 	return fs
 }
@@ -54,6 +56,8 @@ func TestConfigPrecedence(t *testing.T) {
 		{name: "settings bool", settings: map[string]any{"HURRICANE_STATIC": true}, want: testOpts{port: 8000, static: true, size: 100}},
 		{name: "None in settings means unset", env: []string{"HURRICANE_PORT=7000"}, settings: map[string]any{"HURRICANE_PORT": nil}, want: testOpts{port: 7000, size: 100}},
 		{name: "bootstrap from environment", env: []string{"HURRICANE_PYTHON=/opt/py"}, want: testOpts{port: 8000, size: 100, python: "/opt/py"}},
+		{name: "a flag 1.6.2 did not have reads no unprefixed setting", settings: map[string]any{"PROCESSES": float64(9)}, want: testOpts{port: 8000, size: 100}},
+		{name: "a flag 1.6.2 did not have reads its prefixed setting", settings: map[string]any{"HURRICANE_PROCESSES": float64(9)}, want: testOpts{port: 8000, size: 100, processes: 9}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -70,7 +74,10 @@ func TestConfigPrecedence(t *testing.T) {
 			if err := r.apply(c.settings, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
 				t.Fatal(err)
 			}
-			if o.port != c.want.port || o.static != c.want.static || o.size != c.want.size || o.python != c.want.python ||
+			if c.want.processes == 0 {
+				c.want.processes = 1 // the default
+			}
+			if o.port != c.want.port || o.static != c.want.static || o.size != c.want.size || o.python != c.want.python || o.processes != c.want.processes ||
 				strings.Join(o.cmds, "|") != strings.Join(c.want.cmds, "|") {
 				t.Fatalf("got %+v, want %+v", o, c.want)
 			}
@@ -158,5 +165,44 @@ func TestExitCodes(t *testing.T) {
 		if got := execute(f, c.args); got != c.want {
 			t.Errorf("%v: exit %d, want %d", c.args, got, c.want)
 		}
+	}
+}
+
+func TestVerbositySetsTheLogLevel(t *testing.T) {
+	cases := []struct {
+		args []string
+		env  []string
+		want string
+		err  string
+	}{
+		{want: "info"},
+		{args: []string{"-v", "0"}, want: "warn"},
+		{args: []string{"--verbosity", "2"}, want: "debug"},
+		{args: []string{"-v", "3"}, env: []string{"HURRICANE_LOG_LEVEL=error"}, want: "debug"},
+		{args: []string{"-v", "0", "--log-level", "debug"}, want: "debug"},
+		{env: []string{"HURRICANE_LOG_LEVEL=error"}, want: "error"},
+		{args: []string{"-v", "4"}, err: "-v/--verbosity"},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(append(c.args, c.env...), " "), func(t *testing.T) {
+			cmd := newServeCmd(defaultFactory())
+			if err := cmd.Flags().Parse(c.args); err != nil {
+				t.Fatal(err)
+			}
+			err := newConfigResolver(cmd.Flags(), c.env).bootstrap()
+			if c.err != "" {
+				var u *usageError
+				if !errors.As(err, &u) || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("got %v, want a usage error about %s", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cmd.Flags().Lookup("log-level").Value.String(); got != c.want {
+				t.Fatalf("log level %q, want %q", got, c.want)
+			}
+		})
 	}
 }

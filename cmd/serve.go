@@ -128,7 +128,7 @@ func newServeCmd(f *factory) *cobra.Command {
 
 // addProbeFlags adds the probe server's flags.
 func addProbeFlags(fs *pflag.FlagSet, o *serveOptions) {
-	fs.IntVar(&o.probePort, "probe-port", 0, "probe server port; equal to --port serves probes on the app port")
+	fs.IntVar(&o.probePort, "probe-port", 0, "probe server port (serve: equal to --port serves probes on the app port)")
 	fs.Lookup("probe-port").DefValue = "port+1"
 	fs.StringVar(&o.startupProbe, "startup-probe", "/startup", "startup probe path")
 	fs.StringVar(&o.readinessProbe, "readiness-probe", "/ready", "readiness probe path")
@@ -156,6 +156,11 @@ func addBootstrapFlags(c *cobra.Command, o *serveOptions) {
 	fs.Var(&o.log.level, "log-level", "log level: debug, info, warning or error")
 	markBootstrap(fs, "python", "settings", "pythonpath", "log-format", "log-level")
 	markEnv(fs, "settings", "DJANGO_SETTINGS_MODULE")
+	// manage.py's own options, so `python manage.py serve -v 2 --no-color`
+	// keeps working (SPEC §2).
+	fs.IntP("verbosity", "v", 1, "manage.py's verbosity: 0 logs warnings and errors only, 2 and 3 debug as well (--log-level wins)")
+	fs.Bool("no-color", false, "accepted as manage.py accepts it; hurricane's logs carry no colour")
+	markNoConfig(fs, "verbosity", "no-color")
 }
 
 func runServe(ctx context.Context, f *factory, o *serveOptions) error {

@@ -89,6 +89,8 @@ func (l *lifecycle) run(ctx context.Context, setup *worker.Process) (err error) 
 		l.metrics = l.newMetrics()
 		l.o.Probe.Metrics = l.metrics.Handler()
 		l.log.Info("metrics", "port", l.o.Probe.Port, "path", probe.CleanPath(l.o.Probe.MetricsPath))
+	} else if l.o.NoProbe {
+		l.log.Info("no metrics (--no-probe: no probe server to serve them)")
 	} else {
 		l.log.Info("no metrics (--no-metrics)")
 	}
