@@ -325,7 +325,9 @@ class Lane:
         if the leader is stuck inside a view, hand leadership on."""
         with self.mu:
             t = self.leader
-            if t is not None and t.busy and t.blocked():
+            # A computing leader keeps the lane, unless views wait for
+            # frames (request body, credit) that only a reader delivers.
+            if t is not None and t.busy and (t.blocked() or self.waiting):
                 self._promote_locked()
 
 
