@@ -186,15 +186,20 @@ func startCommand(cfg serverConfig, args ...string) (*server, error) {
 	return launch(cfg, 0, probePort, args)
 }
 
-// launch starts the binary with args and waits as cfg says.
-func launch(cfg serverConfig, port, probePort int, args []string) (*server, error) {
-	s := &server{
+// newServer records a server process about to start on these ports.
+func newServer(port, probePort int) *server {
+	return &server{
 		port:      port,
 		base:      "http://127.0.0.1:" + strconv.Itoa(port),
 		probePort: probePort,
 		logs:      &logBuffer{},
 		exited:    make(chan struct{}),
 	}
+}
+
+// launch starts the binary with args and waits as cfg says.
+func launch(cfg serverConfig, port, probePort int, args []string) (*server, error) {
+	s := newServer(port, probePort)
 	s.cmd = exec.Command(binPath, args...)
 	s.cmd.Dir = demoDir
 	if cfg.dir != "" {

@@ -311,13 +311,7 @@ func copyTree(src, dst string) error {
 // stopped at cleanup if the test has not stopped it.
 func startManage(t *testing.T, dir string, env []string, port, probePort int, python string, args ...string) *server {
 	t.Helper()
-	s := &server{
-		port:      port,
-		base:      "http://127.0.0.1:" + strconv.Itoa(port),
-		probePort: probePort,
-		logs:      &logBuffer{},
-		exited:    make(chan struct{}),
-	}
+	s := newServer(port, probePort)
 	s.cmd = exec.Command(python, args...)
 	s.cmd.Dir = dir
 	s.cmd.Env = env
