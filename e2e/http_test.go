@@ -549,6 +549,75 @@ func TestClientDisconnectDuringDownload(t *testing.T) {
 	wantStatus(t, get(t, newClient(), s.url("/echo")), http.StatusOK)
 }
 
+// Downloads compete for the worker's shared body slots while clients walk
+// away mid-body: every complete download has every byte in its place, and
+// the slots of abandoned ones come back (later downloads do not stall).
+func TestConcurrentDownloads(t *testing.T) {
+	s := sharedServer(t)
+	const mb = 6
+	client := func() *http.Client {
+		c := newClient()
+		c.Timeout = time.Minute // a lost slot would stall a download, not the test run
+		return c
+	}
+	download := func() error {
+		resp, err := client().Get(s.url(fmt.Sprintf("/download?mb=%d", mb)))
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		if len(body) != mb<<20 {
+			return fmt.Errorf("%d bytes, want %d", len(body), mb<<20)
+		}
+		for i := range mb {
+			want := byte('x')
+			if i > 0 {
+				want = byte('a' + (i-1)%23)
+			}
+			block := body[i<<20 : (i+1)<<20]
+			if j := bytes.IndexFunc(block, func(r rune) bool { return r != rune(want) }); j >= 0 {
+				return fmt.Errorf("MiB %d byte %d is %q, want %q", i, j, block[j], want)
+			}
+		}
+		return nil
+	}
+	abandon := func() error {
+		resp, err := client().Get(s.url("/download?mb=256"))
+		if err != nil {
+			return err
+		}
+		_, err = io.ReadFull(resp.Body, make([]byte, 3<<20))
+		resp.Body.Close()
+		return err
+	}
+	// Rounds of abandoned downloads first: a slot lost with each would
+	// leave the last round none.
+	for round := range 6 {
+		var wg sync.WaitGroup
+		errs := make(chan error, 16)
+		for i := range 12 {
+			wg.Go(func() {
+				work := download
+				if round < 5 && i%2 == 0 {
+					work = abandon
+				}
+				if err := work(); err != nil {
+					errs <- fmt.Errorf("round %d client %d: %w", round, i, err)
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+	}
+}
+
 func TestScopeSyncAsyncAgree(t *testing.T) {
 	s := sharedServer(t)
 	c := newClient()

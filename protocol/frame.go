@@ -32,6 +32,8 @@ const (
 	TypeResponseBody    Type = 0x21 // worker → Go: http.response.body
 	TypeBodyAck         Type = 0x22 // Go → worker: bytes written to the client (credit)
 	TypeResponseAbort   Type = 0x23 // worker → Go: the app failed after the response started
+	TypeResponseShared  Type = 0x24 // worker → Go: http.response.body in a slot of the shared body region
+	TypeSlotsFree       Type = 0x25 // Go → worker: shared body slots written to the client, free again
 	TypeControlRequest  Type = 0x30 // Go → worker: control lane request
 	TypeControlResponse Type = 0x31 // worker → Go: control lane answer
 	TypeMessage         Type = 0x40 // Go → worker: an AMQP delivery for the handler

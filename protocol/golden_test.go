@@ -21,6 +21,8 @@ type goldenCase struct {
 	Response *goldenResponse   `json:"response,omitempty"`
 	Body     *string           `json:"body,omitempty"`
 	Ack      *uint32           `json:"ack,omitempty"`
+	Shared   *goldenShared     `json:"shared,omitempty"`
+	Slots    []uint32          `json:"slots,omitempty"`
 	Control  *goldenControlReq `json:"control,omitempty"`
 }
 
@@ -43,6 +45,11 @@ type goldenResponse struct {
 	Route   *string     `json:"route,omitempty"`
 	Headers [][2]string `json:"headers"`
 	Body    string      `json:"body"`
+}
+
+type goldenShared struct {
+	Slot   uint32 `json:"slot"`
+	Length uint32 `json:"length"`
 }
 
 type goldenControlReq struct {
@@ -136,6 +143,9 @@ func goldenFrames(t *testing.T) map[string]struct {
 	add("http_body_last", AppendFrame(nil, TypeHTTPBody, 0, 8, []byte("world")), nil,
 		goldenCase{Type: TypeHTTPBody, Stream: 8, Body: strp("world")})
 	add("body_ack", AppendBodyAck(nil, 9, 65536), nil, goldenCase{Type: TypeBodyAck, Stream: 9, Ack: u32p(65536)})
+	add("response_shared", AppendResponseShared(nil, 9, true, SharedBody{Slot: 3, Length: 262144}), nil,
+		goldenCase{Type: TypeResponseShared, Flags: FlagMoreBody, Stream: 9, Shared: &goldenShared{Slot: 3, Length: 262144}})
+	add("slots_free", AppendSlotsFree(nil, 3, 0, 15), nil, goldenCase{Type: TypeSlotsFree, Slots: []uint32{3, 0, 15}})
 	add("disconnect", AppendFrame(nil, TypeHTTPDisconnect, 0, 8, nil), nil, goldenCase{Type: TypeHTTPDisconnect, Stream: 8})
 	b, err = AppendControlRequest(nil, 3, OpSettings, map[string]any{"names": []string{"HURRICANE_PORT"}})
 	add("control_settings", b, err, goldenCase{Type: TypeControlRequest, Stream: 3, Control: &goldenControlReq{
@@ -197,6 +207,11 @@ func TestGoldenFrames(t *testing.T) {
 				n, err := DecodeBodyAck(f.Payload)
 				if err != nil || n != *c.want.Ack {
 					t.Fatalf("ack = %d, %v", n, err)
+				}
+			case c.want.Shared != nil:
+				b, err := DecodeResponseShared(f.Payload)
+				if err != nil || b.Slot != c.want.Shared.Slot || b.Length != c.want.Shared.Length {
+					t.Fatalf("shared body = %+v, %v", b, err)
 				}
 			}
 		})

@@ -159,6 +159,42 @@ func AppendBodyAck(dst []byte, stream uint32, n uint32) []byte {
 	return binary.BigEndian.AppendUint32(dst, n)
 }
 
+// SharedBody locates a response body chunk the worker wrote into the shared
+// body region: Length bytes from the start of slot Slot.
+type SharedBody struct {
+	Slot   uint32
+	Length uint32
+}
+
+// AppendResponseShared appends an http.response.body frame whose bytes are
+// in the shared body region.
+func AppendResponseShared(dst []byte, stream uint32, more bool, b SharedBody) []byte {
+	var fl Flags
+	if more {
+		fl = FlagMoreBody
+	}
+	dst = AppendHeader(dst, TypeResponseShared, fl, stream, 8)
+	dst = binary.BigEndian.AppendUint32(dst, b.Slot)
+	return binary.BigEndian.AppendUint32(dst, b.Length)
+}
+
+// DecodeResponseShared decodes a shared response body payload.
+func DecodeResponseShared(p []byte) (SharedBody, error) {
+	if len(p) != 8 {
+		return SharedBody{}, ErrMalformed
+	}
+	return SharedBody{Slot: binary.BigEndian.Uint32(p), Length: binary.BigEndian.Uint32(p[4:])}, nil
+}
+
+// AppendSlotsFree appends a frame giving shared body slots back to the worker.
+func AppendSlotsFree(dst []byte, slots ...uint32) []byte {
+	dst = AppendHeader(dst, TypeSlotsFree, 0, 0, 4*len(slots))
+	for _, s := range slots {
+		dst = binary.BigEndian.AppendUint32(dst, s)
+	}
+	return dst
+}
+
 // DecodeBodyAck decodes a body ack payload.
 func DecodeBodyAck(p []byte) (uint32, error) {
 	if len(p) != 4 {

@@ -94,7 +94,7 @@ var errAborted = errors.New("the app failed while streaming its response")
 type responseBody struct {
 	x       *exchange
 	status  int
-	chunk   []byte // the EventBody buffer cur is part of, released when written
+	held    worker.Event // the EventBody cur is part of, released when written
 	cur     []byte
 	unacked int
 	done    bool
@@ -117,7 +117,7 @@ func (b *responseBody) Read(p []byte) (int, error) {
 		ev := st.Next()
 		switch ev.Kind {
 		case worker.EventBody:
-			b.chunk = ev.Body
+			b.held = ev
 			b.cur = ev.Body
 			b.unacked = len(ev.Body)
 			b.done = !ev.More
@@ -165,7 +165,7 @@ func (b *responseBody) WriteTo(w io.Writer) (int64, error) {
 			b.failed = true
 			return total, errAborted
 		}
-		b.chunk = ev.Body
+		b.held = ev
 		b.cur = ev.Body
 		b.unacked = len(ev.Body)
 		b.done = !ev.More
@@ -174,11 +174,12 @@ func (b *responseBody) WriteTo(w io.Writer) (int64, error) {
 
 var _ fasthttp.BodyWriterTo = (*responseBody)(nil)
 
-// release gives the chunk just written back to the worker package's pool.
+// release gives the chunk just written back (to the worker's shared body
+// region or the worker package's pool).
 func (b *responseBody) release() {
-	if b.chunk != nil {
-		worker.ReleaseBody(b.chunk)
-		b.chunk = nil
+	if b.held.Kind != 0 {
+		b.x.st.Release(b.held)
+		b.held = worker.Event{}
 	}
 }
 

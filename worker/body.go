@@ -6,10 +6,11 @@ import (
 	"github.com/hurricane-run/hurricane/protocol"
 )
 
-// Response body chunks of bodyPoolMin bytes or more are read straight from
-// the data lane into pooled buffers and handed to the HTTP side, which gives
-// them back with ReleaseBody once written: no copy out of the frame reader's
-// buffer and no fresh megabyte for the garbage collector per chunk.
+// Response body chunks of bodyPoolMin bytes or more that come through the
+// socket (not the shared body region) are read straight from the data lane
+// into pooled buffers and handed to the HTTP side, which gives them back
+// with Stream.Release once written: no copy out of the frame reader's buffer
+// and no fresh megabyte for the garbage collector per chunk.
 const bodyPoolMin = 64 << 10
 
 // bodyClasses are the pooled buffer sizes, each four times the one before,
@@ -39,9 +40,9 @@ func pooledBody(t protocol.Type, n int) bool {
 	return t == protocol.TypeResponseBody && n >= bodyPoolMin && n <= protocol.MaxPayload
 }
 
-// ReleaseBody gives an EventBody's Body back once nothing refers to it any
-// more. Bodies not from the pool are left to the garbage collector.
-func ReleaseBody(b []byte) {
+// releaseBody gives a pooled EventBody's Body back once nothing refers to
+// it any more. Bodies not from the pool are left to the garbage collector.
+func releaseBody(b []byte) {
 	c := cap(b)
 	for i, size := range bodyClasses {
 		if c == size {

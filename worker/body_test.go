@@ -30,6 +30,6 @@ func TestBodyBuffersArePooledBySizeClass(t *testing.T) {
 		if len(b) != tc.n || cap(b) != tc.capacity {
 			t.Fatalf("%d bytes: got len %d cap %d, want cap %d", tc.n, len(b), cap(b), tc.capacity)
 		}
-		ReleaseBody(b)
+		releaseBody(b)
 	}
 }

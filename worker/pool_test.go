@@ -84,6 +84,7 @@ func get(t *testing.T, pl *Pool, target string) (int, string) {
 		}
 		body += string(ev.Body)
 		more = ev.More
+		st.Release(ev)
 	}
 	return ev.Status, body
 }

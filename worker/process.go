@@ -57,6 +57,7 @@ type Process struct {
 	mu      sync.Mutex
 	data    *sender
 	control *sender
+	region  *bodyRegion // nil when response bodies all go through the socket
 	hello   protocol.Hello
 	ready   chan struct{} // closed once every lane this process needs is attached
 	needs   int           // lanes still to attach
@@ -145,6 +146,10 @@ func (p *Process) onDataFrame(f protocol.Frame) {
 	p.streamsMu.Lock()
 	s := p.streams[f.Stream]
 	p.streamsMu.Unlock()
+	if f.Type == protocol.TypeResponseShared {
+		p.onSharedBody(s, f)
+		return
+	}
 	if s == nil {
 		return
 	}
@@ -177,6 +182,36 @@ func (p *Process) onDataFrame(f protocol.Frame) {
 	default:
 		p.log.Warn("unexpected frame from worker", "type", f.Type)
 	}
+}
+
+// onSharedBody takes a response body chunk from the shared body region; a
+// chunk for a stream already gone gives its slot straight back.
+func (p *Process) onSharedBody(s *Stream, f protocol.Frame) {
+	b, err := protocol.DecodeResponseShared(f.Payload)
+	var body []byte
+	if err == nil {
+		body, err = p.region.take(b)
+	}
+	if err != nil {
+		p.log.Error("malformed response from worker", "error", err)
+		if s != nil {
+			s.push(Event{Kind: EventAbort})
+		}
+		return
+	}
+	if s == nil {
+		p.freeSlot(b.Slot)
+		return
+	}
+	s.push(Event{Kind: EventBody, Body: body, More: f.MoreBody(), shared: true, slot: b.Slot})
+}
+
+// freeSlot gives a shared body slot back to the worker.
+func (p *Process) freeSlot(slot uint32) {
+	p.region.give(slot)
+	_ = p.data.append(func(b []byte) ([]byte, error) {
+		return protocol.AppendSlotsFree(b, slot), nil
+	})
 }
 
 func (p *Process) failStreams() {

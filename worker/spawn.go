@@ -74,6 +74,16 @@ func (pl *Pool) spawn(slot int, mode string) (*Process, error) {
 		}
 	}
 	cmd.ExtraFiles = []*os.File{recW}
+	if mode == "serve" && pl.cfg.Consume == nil {
+		// Without a region (not Linux, or no memfd) bodies take the socket.
+		if r, err := newBodyRegion(); err == nil {
+			p.region = r
+			cmd.ExtraFiles = append(cmd.ExtraFiles, r.file)
+			cmd.Env = append(cmd.Env, r.env())
+		} else {
+			log.Debug("response bodies go through the socket only", "error", err)
+		}
+	}
 	// Its own process group: a terminal's Ctrl-C reaches Go, which shuts
 	// workers down in order.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -90,9 +100,15 @@ func (pl *Pool) spawn(slot int, mode string) (*Process, error) {
 		pl.unregister(p)
 		recR.Close()
 		recW.Close()
+		if p.region != nil {
+			p.region.close()
+		}
 		return nil, fmt.Errorf("start worker %d with %s: %w", slot, pl.python, err)
 	}
 	recW.Close()
+	if p.region != nil {
+		p.region.closeFile()
+	}
 	p.cmd = cmd
 	p.pid = cmd.Process.Pid
 	plog := log.With("pid", p.pid)
@@ -111,6 +127,9 @@ func (pl *Pool) spawn(slot int, mode string) (*Process, error) {
 		pl.unregister(p)
 		p.closeLanes()
 		p.failStreams()
+		if p.region != nil {
+			p.region.close()
+		}
 		close(p.exited)
 	}()
 	return p, nil

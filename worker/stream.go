@@ -23,7 +23,7 @@ const (
 )
 
 // Event is one thing a worker sent for a stream. Its slices are owned by the
-// receiver; an EventBody's Body may be given back with ReleaseBody once
+// receiver; an EventBody's Body is given back with Stream.Release once
 // written.
 type Event struct {
 	Kind    EventKind
@@ -33,6 +33,9 @@ type Event struct {
 	Body    []byte
 	More    bool
 	Payload []byte // the frame of AMQP events, undecoded
+
+	shared bool   // Body is slot of the process's shared body region
+	slot   uint32 // which slot
 }
 
 var (
@@ -61,6 +64,11 @@ func (s *Stream) Slot() int { return s.proc.slot }
 
 func (s *Stream) push(e Event) {
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.Release(e)
+		return
+	}
 	if e.Kind == EventGone {
 		s.gone = true
 	}
@@ -132,7 +140,21 @@ func (s *Stream) Disconnect() error {
 	})
 }
 
-// Close ends the stream on the Go side.
+// Release gives an EventBody's Body back once it is written (or will not
+// be): a shared body slot to the worker, a pooled buffer to the pool. Other
+// events need no release.
+func (s *Stream) Release(e Event) {
+	switch {
+	case e.Kind != EventBody:
+	case e.shared:
+		s.proc.freeSlot(e.slot)
+	default:
+		releaseBody(e.Body)
+	}
+}
+
+// Close ends the stream on the Go side, releasing the bodies of events
+// nobody will take.
 func (s *Stream) Close() {
 	s.mu.Lock()
 	if s.closed {
@@ -140,6 +162,11 @@ func (s *Stream) Close() {
 		return
 	}
 	s.closed = true
+	left := s.events
+	s.events = nil
 	s.mu.Unlock()
 	s.proc.removeStream(s.id)
+	for _, e := range left {
+		s.Release(e)
+	}
 }

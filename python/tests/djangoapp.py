@@ -24,6 +24,12 @@ def stream(request):
     return StreamingHttpResponse(b"chunk%d" % i for i in range(3))
 
 
+def big(request):
+    """n chunks of kb KiB, chunk i filled with byte i."""
+    n, kb = int(request.GET["n"]), int(request.GET["kb"])
+    return StreamingHttpResponse(bytes([i]) * (kb * 1024) for i in range(n))
+
+
 def sleep(request):
     time.sleep(0.3)
     return HttpResponse("slept")
@@ -34,5 +40,6 @@ urlpatterns = [
     path("ahello", ahello),
     path("meta", meta),
     path("stream", stream),
+    path("big", big),
     path("sleep", sleep),
 ]

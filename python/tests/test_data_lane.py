@@ -1,5 +1,8 @@
 """The data lane with real Django, driven over a socket pair as Go would."""
 
+import mmap
+import os
+import socket
 import threading
 import time
 
@@ -7,6 +10,7 @@ import pytest
 
 from hurricane.worker import protocol
 from hurricane.worker.data import DataLane
+from hurricane.worker.region import BodyRegion
 from lanepeer import LanePeer
 
 
@@ -29,10 +33,10 @@ def request(sid, path, query=b"", headers=(), body=b"", more=False):
 class Go(LanePeer):
     """The Go side of one data lane: sends frames, collects responses."""
 
-    def __init__(self, threads=4, async_app=None):
+    def __init__(self, threads=4, async_app=None, region=None):
         from hurricane.worker.sync import SyncApp
 
-        super().__init__(lambda sock: DataLane(sock, SyncApp(1 << 20), async_app, threads))
+        super().__init__(lambda sock: DataLane(sock, SyncApp(1 << 20), async_app, threads, region))
 
 
 @pytest.fixture
@@ -156,5 +160,81 @@ def test_uploads_on_every_thread_still_get_their_bodies(django_setup):
                 elif ftype == protocol.RESPONSE_START:
                     done[sid] = protocol.decode_response_start(payload, flags)[2]
         assert all(body.endswith(b"|6|abcdef") for body in done.values()), done
+    finally:
+        g.close()
+
+
+def shared_region(slots, slot_size):
+    """A shared body region as Go makes one, and Go's view of its memory."""
+    fd = os.memfd_create("test-bodies")
+    try:
+        os.ftruncate(fd, slots * slot_size)
+        go_view = mmap.mmap(fd, slots * slot_size)
+        return BodyRegion(os.dup(fd), slots, slot_size), go_view
+    finally:
+        os.close(fd)
+
+
+def shared_chunks(frames, go_view, slot_size):
+    """(bytes, more) of each RESPONSE_SHARED frame, read as Go reads them."""
+    out = []
+    for ftype, flags, _, payload in frames:
+        assert ftype == protocol.RESPONSE_SHARED
+        slot, n = int.from_bytes(payload[:4], "big"), int.from_bytes(payload[4:], "big")
+        out.append((slot, go_view[slot * slot_size:slot * slot_size + n], bool(flags & protocol.MORE_BODY)))
+    return out
+
+
+def slots_free(*slots):
+    return protocol.HEADER.pack(4 * len(slots), protocol.SLOTS_FREE, 0, 0) + b"".join(s.to_bytes(4, "big") for s in slots)
+
+
+def test_large_chunks_cross_in_shared_slots(django_setup):
+    region, go_view = shared_region(8, 64 << 10)
+    g = Go(region=region)
+    try:
+        g.send(request(1, b"/big", b"n=2&kb=100"))
+        start, *shared, end = g.frames(6)
+        assert start[0] == protocol.RESPONSE_START and start[1] & protocol.MORE_BODY
+        got = shared_chunks(shared, go_view, 64 << 10)
+        # Each 100 KiB chunk fills one slot and part of another.
+        assert [len(b) for _, b, _ in got] == [65536, 36864, 65536, 36864]
+        assert all(more for _, _, more in got)
+        assert got[0][1] + got[1][1] == b"\0" * 102400
+        assert got[2][1] + got[3][1] == b"\1" * 102400
+        assert len({slot for slot, _, _ in got}) == 4
+        assert (end[0], end[1], end[3]) == (protocol.RESPONSE_BODY, 0, b"")
+    finally:
+        g.close()
+
+
+def test_a_sync_view_waits_for_free_slots(django_setup):
+    region, go_view = shared_region(2, 64 << 10)
+    g = Go(region=region)
+    try:
+        g.send(request(1, b"/big", b"n=2&kb=100"))
+        start, *first = g.frames(3)
+        assert [slot for slot, _, _ in shared_chunks(first, go_view, 64 << 10)] != []
+        # Both slots hold chunk 0: the view waits for them, and does not
+        # send chunk 1 through the socket meanwhile.
+        g.sock.settimeout(0.3)
+        with pytest.raises(socket.timeout):
+            g.sock.recv(1)
+        g.send(slots_free(*(slot for slot, _, _ in shared_chunks(first, go_view, 64 << 10))))
+        *second, end = g.frames(3)
+        assert b"".join(b for _, b, _ in shared_chunks(second, go_view, 64 << 10)) == b"\1" * 102400
+        assert (end[0], end[3]) == (protocol.RESPONSE_BODY, b"")
+    finally:
+        g.close()
+
+
+def test_a_chunk_larger_than_the_region_takes_the_socket(django_setup):
+    region, _ = shared_region(2, 64 << 10)
+    g = Go(region=region)
+    try:
+        g.send(request(1, b"/big", b"n=1&kb=200"))
+        start, body, end = g.frames(3)
+        assert (body[0], body[3]) == (protocol.RESPONSE_BODY, b"\0" * 204800)
+        assert (end[0], end[3]) == (protocol.RESPONSE_BODY, b"")
     finally:
         g.close()

@@ -238,6 +238,12 @@ async def astream(request):
 _MIB_BLOCK = b"x" * MIB
 
 
+def _download_block(i):
+    """MiB i of /download: "x" for the first, then a letter from "a" to "w"
+    by position, so a block out of place shows."""
+    return _MIB_BLOCK if i == 0 else bytes([ord("a") + (i - 1) % 23]) * MIB
+
+
 def download(request):
     params, error = _params(request, mb=1024)
     if error:
@@ -245,8 +251,8 @@ def download(request):
     mb = params["mb"]
 
     def generate():
-        for _ in range(mb):
-            yield _MIB_BLOCK
+        for i in range(mb):
+            yield _download_block(i)
 
     response = StreamingHttpResponse(generate(), content_type="application/octet-stream")
     response["Content-Length"] = str(mb * MIB)

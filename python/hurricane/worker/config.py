@@ -25,6 +25,8 @@ class Config:
     # (queue, exchange, host, port, vhost, username, password; null when unset).
     handler: str = ""
     amqp: dict = field(default_factory=dict)
+    # The shared body region Go mapped: "fd:slots:slot size", "" for none.
+    body_region: str = ""
 
     @classmethod
     def from_env(cls, env=os.environ):
@@ -44,6 +46,7 @@ class Config:
             pycharm_port=_port(env.get("HURRICANE_WORKER_PYCHARM_PORT")),
             handler=env.get("HURRICANE_WORKER_HANDLER", ""),
             amqp=json.loads(env.get("HURRICANE_WORKER_AMQP") or "{}"),
+            body_region=env.get("HURRICANE_WORKER_BODY_REGION", ""),
         )
 
 

@@ -88,6 +88,7 @@ class Lane:
         self.reading = False  # a thread is reading the socket; guarded by mu
         self.send_mu = threading.Lock()
         self.out = []
+        self.region = None  # a region.BodyRegion for large response bodies
         self.leader = None
         self.idle = []
         self.nthreads = 0
@@ -119,10 +120,22 @@ class Lane:
             except OSError:
                 self.closed.set()
 
-    def send_body(self, sid, body, more):
-        """Write an http.response.body frame now; a large body is written
-        after its header rather than copied into the frame."""
+    def send_body(self, sid, body, more, wait=False):
+        """Write an http.response.body frame now. A large body goes into the
+        shared body region: wait: a sync view's thread, which waits for
+        free slots rather than sending through the socket. Otherwise a large
+        body is written after its header rather than copied into the frame."""
         if len(body) >= SCATTER_MIN:
+            region = self.region
+            if region is not None and len(body) <= region.capacity:
+                frames = region.put(sid, body, more)
+                while frames is None and wait and not self.closed.is_set():
+                    with self.mu:
+                        region.wait_locked(self, region.slots_for(len(body)))
+                    frames = region.put(sid, body, more)
+                if frames is not None:
+                    self.send_now(frames)
+                    return
             self.send_now(protocol.response_body_header(sid, len(body), more), body)
         else:
             self.send_now(protocol.response_body(sid, bytes(body), more))
@@ -335,8 +348,9 @@ class DataLane(Lane):
     """HTTP requests: sync views run inline by the leader, async views on the
     event loop."""
 
-    def __init__(self, sock, sync_app, async_app, threads):
+    def __init__(self, sock, sync_app, async_app, threads, region=None):
         super().__init__(sock, threads)
+        self.region = region
         self.sync_app = sync_app
         self.async_app = async_app
         self.streams = {}
@@ -365,6 +379,10 @@ class DataLane(Lane):
                 self.async_app.submit(st)
             else:
                 self.pending.append(st)
+            return
+        if ftype == protocol.SLOTS_FREE:
+            with self.mu:
+                self.region.give_locked(payload)
             return
         st = self.streams.get(sid)
         if st is None:

@@ -79,7 +79,10 @@ def main():
     if err:
         _fatal(err, "fix the application's lifespan startup handler")
     data_sock = connect(cfg.socket)
-    worker.data = DataLane(data_sock, sync_app, async_app, cfg.threads)
+    from .region import BodyRegion
+
+    region = BodyRegion.from_config(cfg.body_region)
+    worker.data = DataLane(data_sock, sync_app, async_app, cfg.threads, region)
     _handshake(data_sock, cfg, "data")
     worker.data.run()
     os._exit(0)

@@ -22,6 +22,8 @@ RESPONSE_START = 0x20
 RESPONSE_BODY = 0x21
 BODY_ACK = 0x22
 RESPONSE_ABORT = 0x23
+RESPONSE_SHARED = 0x24  # worker → Go: http.response.body in a shared body slot
+SLOTS_FREE = 0x25  # Go → worker: shared body slots free again
 CONTROL_REQUEST = 0x30
 CONTROL_RESPONSE = 0x31
 MESSAGE = 0x40  # Go → worker: an AMQP delivery for the handler
@@ -246,6 +248,19 @@ def decode_response_start(p, flags=0):
 
 def response_body(stream, body, more_body):
     return response_body_header(stream, len(body), more_body) + body
+
+
+_SHARED = struct.Struct(">IBBIII")
+
+
+def response_shared(stream, slot, n, more_body):
+    """An http.response.body frame whose n bytes are in shared body slot slot."""
+    return _SHARED.pack(8, RESPONSE_SHARED, MORE_BODY if more_body else 0, stream, slot, n)
+
+
+def decode_slots(payload):
+    """The slot numbers of a SLOTS_FREE payload."""
+    return struct.unpack(">%dI" % (len(payload) // 4), payload)
 
 
 def response_body_header(stream, n, more_body):

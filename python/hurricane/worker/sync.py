@@ -183,7 +183,7 @@ class SyncApp:
             if isinstance(chunk, str):
                 chunk = chunk.encode()
             st.take_credit(len(chunk))
-            lane.send_body(sid, chunk, True)
+            lane.send_body(sid, chunk, True, wait=True)
         if not st.disconnected:
             lane.send_now(_body_frame(sid, b"", False))
 

@@ -33,6 +33,26 @@ def stream(request):
     return StreamingHttpResponse(gen())
 
 
+def pattern(request):
+    """n chunks of kb KiB, chunk i filled with byte i % 251: a chunk landing
+    in the wrong place shows."""
+    n, kb = int(request.GET.get("n", "3")), int(request.GET.get("kb", "300"))
+
+    def gen():
+        for i in range(n):
+            yield bytes([i % 251]) * (kb * 1024)
+    return StreamingHttpResponse(gen())
+
+
+async def apattern(request):
+    n, kb = int(request.GET.get("n", "3")), int(request.GET.get("kb", "300"))
+
+    async def gen():
+        for i in range(n):
+            yield bytes([i % 251]) * (kb * 1024)
+    return StreamingHttpResponse(gen())
+
+
 def body(request):
     return HttpResponse(str(len(request.read())))
 
@@ -43,5 +63,7 @@ urlpatterns = [
     path("sleep", sleep),
     path("spin", spin),
     path("stream", stream),
+    path("pattern", pattern),
+    path("apattern", apattern),
     path("body", body),
 ]

@@ -1,0 +1,168 @@
+package worker
+
+import (
+	"bytes"
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hurricane-run/hurricane/protocol"
+)
+
+func TestBodyRegionRefusesWhatAWorkerBugWouldSend(t *testing.T) {
+	r, err := newBodyRegion()
+	if err != nil {
+		if runtime.GOOS != "linux" {
+			t.Skip("no shared body region on", runtime.GOOS)
+		}
+		t.Fatal(err)
+	}
+	r.closeFile()
+	defer r.close()
+	if _, err := r.take(protocol.SharedBody{Slot: regionSlots, Length: 1}); err == nil {
+		t.Error("a slot past the region was taken")
+	}
+	if _, err := r.take(protocol.SharedBody{Slot: 0, Length: regionSlotSize + 1}); err == nil {
+		t.Error("a body longer than its slot was taken")
+	}
+	b, err := r.take(protocol.SharedBody{Slot: 5, Length: 100})
+	if err != nil || len(b) != 100 || cap(b) != 100 {
+		t.Fatalf("take slot 5: len %d cap %d, %v", len(b), cap(b), err)
+	}
+	if _, err := r.take(protocol.SharedBody{Slot: 5, Length: 10}); err == nil {
+		t.Error("slot 5 was taken twice before Go gave it back")
+	}
+	r.give(5)
+	if _, err := r.take(protocol.SharedBody{Slot: 5, Length: 10}); err != nil {
+		t.Errorf("slot 5 after give: %v", err)
+	}
+	r.give(5)
+	var none *bodyRegion
+	if _, err := none.take(protocol.SharedBody{}); err == nil {
+		t.Error("a shared body without a region was taken")
+	}
+}
+
+func TestBodyRegionIsUnmappedOnceTheLastSlotIsBack(t *testing.T) {
+	r, err := newBodyRegion()
+	if err != nil {
+		t.Skip(err)
+	}
+	r.closeFile()
+	if _, err := r.take(protocol.SharedBody{Slot: 1, Length: 10}); err != nil {
+		t.Fatal(err)
+	}
+	r.close() // the worker exited while a response was still being written
+	if r.mem == nil {
+		t.Fatal("unmapped while slot 1 was still being written")
+	}
+	r.give(1)
+	if r.mem != nil {
+		t.Fatal("still mapped after the worker exited and the last slot came back")
+	}
+}
+
+// Large response chunks, sync and async, cross through the shared body
+// region while many requests compete for its slots and give them back out
+// of order: every byte must land where it belongs, and no slot may be lost.
+func TestLargeBodiesThroughTheSharedRegion(t *testing.T) {
+	pl := testPool(t, Serving{Processes: 1, Threads: 4})
+	const n, kb = 6, 300 // 300 KiB chunks take two slots each
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := range 8 {
+		wg.Go(func() {
+			path := "/pattern"
+			if g%2 == 1 {
+				path = "/apattern"
+			}
+			for range 3 {
+				if err := getPattern(pl, fmt.Sprintf("%s?n=%d&kb=%d", path, n, kb), n, kb<<10, g%3 == 0); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	p := pl.slots[0]
+	if p.region == nil {
+		t.Fatal("the worker has no shared body region")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		p.region.mu.Lock()
+		inUse := p.region.inUse
+		p.region.mu.Unlock()
+		if inUse == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d shared body slots still in use after every response was written", inUse)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// getPattern reads a /pattern response and checks every byte. hold: keep
+// each chunk until the next arrives, giving slots back out of order.
+func getPattern(pl *Pool, target string, n, size int, hold bool) error {
+	path, query, _ := bytes.Cut([]byte(target), []byte("?"))
+	st, err := pl.Open()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	req := &protocol.Request{HTTPVersion: protocol.HTTP11, Method: []byte("GET"), Path: path, RawPath: path, QueryString: query,
+		Headers: []protocol.Header{{Name: []byte("host"), Value: []byte("localhost")}}}
+	if err := st.Send(req, false); err != nil {
+		return err
+	}
+	ev := st.Next()
+	if ev.Kind != EventStart || ev.Status != 200 {
+		return fmt.Errorf("%s: event %v status %d", target, ev.Kind, ev.Status)
+	}
+	var got []byte
+	var held []Event
+	shared := 0
+	got = append(got, ev.Body...)
+	for more := ev.More; more; {
+		_ = st.Ack(len(ev.Body))
+		ev = st.Next()
+		if ev.Kind != EventBody {
+			return fmt.Errorf("%s: event %v during the body", target, ev.Kind)
+		}
+		got = append(got, ev.Body...)
+		more = ev.More
+		if ev.shared {
+			shared++
+		}
+		held = append(held, ev)
+		if !hold || len(held) > 2 {
+			st.Release(held[0])
+			held = held[1:]
+		}
+	}
+	for _, e := range held {
+		st.Release(e)
+	}
+	if len(got) != n*size {
+		return fmt.Errorf("%s: %d bytes, want %d", target, len(got), n*size)
+	}
+	for i := range n {
+		chunk := got[i*size : (i+1)*size]
+		if j := bytes.IndexFunc(chunk, func(r rune) bool { return r != rune(i%251) }); j >= 0 {
+			return fmt.Errorf("%s: byte %d of chunk %d is %d, want %d", target, j, i, chunk[j], i%251)
+		}
+	}
+	if shared == 0 {
+		return fmt.Errorf("%s: no chunk came through the shared body region", target)
+	}
+	return nil
+}
