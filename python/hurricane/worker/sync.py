@@ -161,7 +161,7 @@ class SyncApp:
             ):
                 _send(lane, _pack_start(st.sid, status, headers, response.content, False, route), batched)
                 return
-            self._stream(st, status, headers, response, route)
+            self._stream(st, status, headers, response, route, batched)
         except Disconnected:
             pass
         except Exception:
@@ -173,9 +173,13 @@ class SyncApp:
             except Exception:
                 log.error("closing the response failed", traceback=traceback.format_exc())
 
-    def _stream(self, st, status, headers, response, route):
+    def _stream(self, st, status, headers, response, route, batched):
+        """Send a streaming response chunk by chunk. On the leader (batched)
+        the start goes out with the first chunk's write, as WSGI servers
+        send headers with the first non-empty chunk, and the end with the
+        batch: one write per response whose chunks are ready at once."""
         lane = st.lane
-        lane.send_now(_pack_start(st.sid, status, headers, b"", True, route))
+        _send(lane, _pack_start(st.sid, status, headers, b"", True, route), batched)
         sid = st.sid
         for chunk in response:
             if not chunk:
@@ -185,7 +189,7 @@ class SyncApp:
             st.take_credit(len(chunk))
             lane.send_body(sid, chunk, True, wait=True)
         if not st.disconnected:
-            lane.send_now(_body_frame(sid, b"", False))
+            _send(lane, _body_frame(sid, b"", False), batched)
 
 
 def _send(lane, data, batched):
