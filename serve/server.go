@@ -33,7 +33,7 @@ const (
 	// WriteIdleTimeout bounds each write to a client that stopped reading.
 	WriteIdleTimeout = 60 * time.Second
 	// bodyChunk is the largest request body chunk sent to a worker at once.
-	bodyChunk = 256 << 10
+	bodyChunk = 512 << 10
 	// firstChunk is the part of a body sent along with the request scope.
 	firstChunk = 64 << 10
 )

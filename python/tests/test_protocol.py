@@ -129,3 +129,16 @@ def test_frame_buffer_large_frames_in_pieces(piece):
         (1, 0, b"before"), (2, protocol.MORE_BODY, big), (3, 0, b"after"), (4, 0, big[:300_000])
     ]
     assert all(type(f[3]) is bytes for f in got)
+
+
+def test_frame_buffer_asks_for_the_rest_of_a_large_frame():
+    big = protocol.frame(protocol.HTTP_BODY, 1, b"x" * 600_000)
+    fb = protocol.FrameBuffer()
+    assert fb.wanted(65536) == 65536
+    fb.feed(big[:100_000])
+    assert fb.frames() == []
+    # The rest comes in one read rather than in 64 KiB pieces.
+    assert fb.wanted(65536) == len(big) - 100_000
+    fb.feed(big[100_000:])
+    assert [f[3] for f in fb.frames()] == [b"x" * 600_000]
+    assert fb.wanted(65536) == 65536

@@ -307,7 +307,7 @@ class Lane:
     def _read_frames(self):
         """Called by the one thread that reads (``reading`` set)."""
         try:
-            data = self.sock.recv(262144)
+            data = self.sock.recv(self.frames.wanted(262144))
         except OSError:
             data = b""
         if not data:

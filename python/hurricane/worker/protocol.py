@@ -284,6 +284,13 @@ class FrameBuffer:
         self.have = 0
         self.need = 0
 
+    def wanted(self, least):
+        """How much to ask the socket for: at least least bytes, or the rest
+        of a large frame being collected, so it comes in one read."""
+        if self.parts is not None:
+            return max(least, self.need - self.have)
+        return least
+
     def feed(self, data):
         if self.parts is not None:
             self.parts.append(data)
