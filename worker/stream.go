@@ -34,7 +34,7 @@ type Event struct {
 	More    bool
 	Payload []byte // the frame of AMQP events, undecoded
 
-	shared bool   // Body is slot of the process's shared body region
+	shared bool   // Body lies in a slot of the process's shared body region
 	slot   uint32 // which slot
 }
 

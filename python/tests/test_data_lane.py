@@ -1,5 +1,6 @@
 """The data lane with real Django, driven over a socket pair as Go would."""
 
+import contextlib
 import mmap
 import os
 import socket
@@ -164,24 +165,34 @@ def test_uploads_on_every_thread_still_get_their_bodies(django_setup):
         g.close()
 
 
-def shared_region(slots, slot_size):
-    """A shared body region as Go makes one, and Go's view of its memory."""
+SLOT = 64 << 10  # the slot size of the test regions
+
+
+@contextlib.contextmanager
+def region_lane(slots):
+    """A data lane with a shared body region of slots slots as Go makes one,
+    and Go's view of the region's memory."""
     fd = os.memfd_create("test-bodies")
     try:
-        os.ftruncate(fd, slots * slot_size)
-        go_view = mmap.mmap(fd, slots * slot_size)
-        return BodyRegion(os.dup(fd), slots, slot_size), go_view
+        os.ftruncate(fd, slots * SLOT)
+        go_view = mmap.mmap(fd, slots * SLOT)
+        region = BodyRegion(os.dup(fd), slots, SLOT)
     finally:
         os.close(fd)
+    g = Go(region=region)
+    try:
+        yield g, go_view
+    finally:
+        g.close()
 
 
-def shared_chunks(frames, go_view, slot_size):
-    """(bytes, more) of each RESPONSE_SHARED frame, read as Go reads them."""
+def shared_chunks(frames, go_view):
+    """(slot, bytes, more) of each RESPONSE_SHARED frame, read as Go reads them."""
     out = []
     for ftype, flags, _, payload in frames:
         assert ftype == protocol.RESPONSE_SHARED
         slot, n = int.from_bytes(payload[:4], "big"), int.from_bytes(payload[4:], "big")
-        out.append((slot, go_view[slot * slot_size:slot * slot_size + n], bool(flags & protocol.MORE_BODY)))
+        out.append((slot, go_view[slot * SLOT:slot * SLOT + n], bool(flags & protocol.MORE_BODY)))
     return out
 
 
@@ -190,13 +201,11 @@ def slots_free(*slots):
 
 
 def test_large_chunks_cross_in_shared_slots(django_setup):
-    region, go_view = shared_region(8, 64 << 10)
-    g = Go(region=region)
-    try:
+    with region_lane(8) as (g, go_view):
         g.send(request(1, b"/big", b"n=2&kb=100"))
         start, *shared, end = g.frames(6)
         assert start[0] == protocol.RESPONSE_START and start[1] & protocol.MORE_BODY
-        got = shared_chunks(shared, go_view, 64 << 10)
+        got = shared_chunks(shared, go_view)
         # Each 100 KiB chunk fills one slot and part of another.
         assert [len(b) for _, b, _ in got] == [65536, 36864, 65536, 36864]
         assert all(more for _, _, more in got)
@@ -204,37 +213,28 @@ def test_large_chunks_cross_in_shared_slots(django_setup):
         assert got[2][1] + got[3][1] == b"\1" * 102400
         assert len({slot for slot, _, _ in got}) == 4
         assert (end[0], end[1], end[3]) == (protocol.RESPONSE_BODY, 0, b"")
-    finally:
-        g.close()
 
 
 def test_a_sync_view_waits_for_free_slots(django_setup):
-    region, go_view = shared_region(2, 64 << 10)
-    g = Go(region=region)
-    try:
+    with region_lane(2) as (g, go_view):
         g.send(request(1, b"/big", b"n=2&kb=100"))
-        start, *first = g.frames(3)
-        assert [slot for slot, _, _ in shared_chunks(first, go_view, 64 << 10)] != []
+        _start, *first = g.frames(3)
+        first = shared_chunks(first, go_view)
+        assert b"".join(b for _, b, _ in first) == b"\0" * 102400
         # Both slots hold chunk 0: the view waits for them, and does not
         # send chunk 1 through the socket meanwhile.
         g.sock.settimeout(0.3)
         with pytest.raises(socket.timeout):
             g.sock.recv(1)
-        g.send(slots_free(*(slot for slot, _, _ in shared_chunks(first, go_view, 64 << 10))))
+        g.send(slots_free(*(slot for slot, _, _ in first)))
         *second, end = g.frames(3)
-        assert b"".join(b for _, b, _ in shared_chunks(second, go_view, 64 << 10)) == b"\1" * 102400
+        assert b"".join(b for _, b, _ in shared_chunks(second, go_view)) == b"\1" * 102400
         assert (end[0], end[3]) == (protocol.RESPONSE_BODY, b"")
-    finally:
-        g.close()
 
 
 def test_a_chunk_larger_than_the_region_takes_the_socket(django_setup):
-    region, _ = shared_region(2, 64 << 10)
-    g = Go(region=region)
-    try:
+    with region_lane(2) as (g, _):
         g.send(request(1, b"/big", b"n=1&kb=200"))
-        start, body, end = g.frames(3)
+        _start, body, end = g.frames(3)
         assert (body[0], body[3]) == (protocol.RESPONSE_BODY, b"\0" * 204800)
         assert (end[0], end[3]) == (protocol.RESPONSE_BODY, b"")
-    finally:
-        g.close()
