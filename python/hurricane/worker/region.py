@@ -39,13 +39,14 @@ class BodyRegion:
         return cls(fd, slots, slot_size)
 
     def slots_for(self, n):
+        """How many slots n bytes take."""
         return -(-n // self.slot_size)
 
     def put(self, sid, body, more):
         """Copy body into free slots and return the frames naming them, or
         None when too few slots are free."""
         size = self.slot_size
-        count = -(-len(body) // size)
+        count = self.slots_for(len(body))
         with self.mu:
             free = self.free
             if len(free) < count:
