@@ -125,10 +125,16 @@ func (s *Sender) deliver(ctx context.Context, p pending) bool {
 	return true
 }
 
-// post makes one attempt; only a 2xx answer is a success.
+// post makes one attempt; only a 2xx answer is a success. If ctx ends while
+// the attempt is out, it still has attemptGrace to get its answer.
 func (s *Sender) post(ctx context.Context, body []byte) error {
-	actx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.Timeout)
 	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(attemptGrace, cancel)
+		context.AfterFunc(actx, func() { t.Stop() })
+	})
+	defer stop()
 	req, err := http.NewRequestWithContext(actx, http.MethodPost, s.cfg.URL, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("build webhook request (check --webhook-url): %w", err)
@@ -136,7 +142,7 @@ func (s *Sender) post(ctx context.Context, body []byte) error {
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := s.client.Do(req)
 	if err != nil {
-		if actx.Err() != nil && ctx.Err() == nil {
+		if errors.Is(actx.Err(), context.DeadlineExceeded) {
 			return fmt.Errorf("wait for the receiver: no answer within %s", s.cfg.Timeout)
 		}
 		return err

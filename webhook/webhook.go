@@ -58,6 +58,10 @@ const (
 	DefaultQueueSize = 64
 	// maxBackoff caps the doubling delay between attempts.
 	maxBackoff = 4 * time.Second
+	// attemptGrace is how long an attempt already made may still finish
+	// once the context ends: a receiver that answers at once is not sent
+	// the webhook again by Flush; one that hangs does not hold shutdown.
+	attemptGrace = time.Second
 )
 
 // Config is what a Sender needs. Zero fields take the defaults above.

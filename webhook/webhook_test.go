@@ -566,3 +566,36 @@ func equal(a, b map[Outcome]int64) bool {
 	}
 	return true
 }
+
+// A shutdown that begins while the receiver is answering does not make
+// Flush send the webhook a second time.
+func TestAttemptUnderWayWhenRunEndsIsNotSentTwice(t *testing.T) {
+	var calls atomic.Int32
+	got := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		if calls.Add(1) == 1 {
+			close(got)
+			time.Sleep(200 * time.Millisecond) // a receiver that takes a moment to answer
+		}
+	}))
+	t.Cleanup(srv.Close)
+	_, log := newRecorder()
+	s := New(fast(srv.URL), log)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- s.Run(ctx) }()
+	s.Send(TypeStartup, StatusWarning, "boom")
+	<-got
+	cancel() // shutdown begins while the attempt is out
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	flush(t, s)
+	if n := calls.Load(); n != 1 {
+		t.Errorf("the receiver got the webhook %d times, want once", n)
+	}
+	if got := s.Outcomes(); got[Outcome{TypeStartup, ResultDelivered}] != 1 || len(got) != 1 {
+		t.Errorf("outcomes %v, want one delivered", got)
+	}
+}
