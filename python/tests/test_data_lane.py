@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from hurricane.worker import protocol
+from hurricane.worker import data, protocol
 from hurricane.worker.data import DataLane
 from hurricane.worker.region import BodyRegion
 from lanepeer import LanePeer
@@ -75,6 +75,34 @@ def test_body_is_pulled_in_chunks(go):
     (ftype, flags, _, payload), = go.frames(1)
     assert ftype == protocol.RESPONSE_START
     assert protocol.decode_response_start(payload, flags)[2].endswith(b"|9|abcdefghi")
+
+
+def test_a_leader_waiting_for_body_keeps_the_lane(go):
+    # The body comes within a round trip: the leader reads it itself rather
+    # than starting a thread to lead meanwhile (a wake-up per wait).
+    for sid in (1, 2):
+        go.send(request(sid, b"/meta", headers=[(b"content-length", b"6")], body=b"abc", more=True))
+        (ftype, _, got, _), = go.frames(1)
+        assert (ftype, got) == (protocol.BODY_READ, sid)
+        go.send(protocol.frame(protocol.HTTP_BODY, sid, b"def", 0))
+        (ftype, flags, _, payload), = go.frames(1)
+        assert ftype == protocol.RESPONSE_START
+        assert protocol.decode_response_start(payload, flags)[2].endswith(b"|6|abcdef")
+    assert go.lane.nthreads == 1
+
+
+def test_a_view_waiting_long_for_body_hands_queued_requests_on(go):
+    go.send(request(1, b"/meta", headers=[(b"content-length", b"6")], body=b"abc", more=True))
+    (ftype, _, _, _), = go.frames(1)
+    assert ftype == protocol.BODY_READ
+    time.sleep(2 * data.WAIT_LEAD)  # the upload's view has now run longer than WAIT_LEAD
+    go.send(request(2, b"/hello"))
+    (ftype, flags, sid, payload), = go.frames(1)
+    assert (ftype, sid) == (protocol.RESPONSE_START, 2), "the queued request waited for the upload"
+    go.send(protocol.frame(protocol.HTTP_BODY, 1, b"def", 0))
+    (ftype, flags, sid, payload), = go.frames(1)
+    assert (ftype, sid) == (protocol.RESPONSE_START, 1)
+    assert protocol.decode_response_start(payload, flags)[2].endswith(b"|6|abcdef")
 
 
 def test_streaming_response_frames(go):

@@ -5,11 +5,12 @@ socket, runs sync views inline one after the other and sends all their
 responses with one write. That removes the per-request thread hand-offs that
 dominate the cost of a small view (see docs/protocol.md, "Threading"). When a
 view blocks, leadership passes to another thread, up to ``threads`` of them,
-so I/O-bound sync views still run concurrently: at once when the view waits
-for the bridge (more body, response credit), and on Go's ``spill`` control
+so I/O-bound sync views still run concurrently: on Go's ``spill`` control
 message when Go has seen no progress from this worker for a moment although
-requests are outstanding. Nothing in Python polls. Async views are handed to
-the event loop.
+requests are outstanding, and when a view that waits for the bridge (more
+body, response credit, region slots) has run for WAIT_LEAD with requests
+queued; until then the waiting leader reads the socket itself. Nothing in
+Python polls. Async views are handed to the event loop.
 """
 
 import socket
@@ -29,10 +30,15 @@ FLUSH_EVERY = 0.001
 LONG_VIEW = 0.05
 
 
+# A leader waiting on its stream (request body, credit, region slots) hands
+# queued requests to another thread once its view has run this long.
+WAIT_LEAD = 0.005
+
+
 class _Thread:
     """A thread of the lane: its wake-up lock and what it is running."""
 
-    __slots__ = ("wake", "busy", "clock", "since", "cpu")
+    __slots__ = ("wake", "busy", "clock", "since", "cpu", "waiting")
 
     def __init__(self):
         self.wake = threading.Lock()
@@ -41,6 +47,7 @@ class _Thread:
         self.clock = None  # its CPU-time clock, once it runs
         self.since = 0.0  # when the current view started (monotonic)
         self.cpu = 0.0  # its CPU time then
+        self.waiting = None  # its condition while it waits in wait_locked
 
     def started(self):
         """Called by the thread itself as it starts a view."""
@@ -189,24 +196,29 @@ class Lane:
             self.leader = None  # the next thread to finish a view takes over
             self._wake_reader_locked()
 
-    def release_leadership_locked(self):
-        """Called with mu held by a thread about to block on the bridge."""
-        t = getattr(self.local, "thread", None)
-        if t is not None and self.leader is t:
-            self._promote_locked()
-
     def wait_locked(self, ready, stream):
         """Called with mu held by a view waiting on its stream (request body,
-        response credit): hand leadership on and wait until ready(). While
-        no thread leads (every thread is inside a view), the waiting threads
-        take turns reading the socket themselves, or all of them would wait
-        for frames nobody reads."""
-        self.release_leadership_locked()
+        response credit, body region slots) until ready().
+
+        A leader keeps leading while it waits, reading the socket itself: the
+        frame it waits for usually comes within a round trip to Go, and
+        handing the lane to another thread for that long cost more than the
+        wait (every hand-over is a wake-up, and the threads then fight for
+        the GIL). Requests that arrive meanwhile queue until the view is
+        done, or until it has run for WAIT_LEAD, when the leader hands them
+        on; a wait with no frames at all is Go's spill to break. Threads
+        that are not leading wait for their stream's frame, and while no
+        thread leads, they take turns reading the socket themselves."""
+        me = getattr(self.local, "thread", None)
         cond = getattr(self.local, "cond", None)
         if cond is None:
             cond = self.local.cond = threading.Condition(self.mu)
         while not ready() and not self.closed.is_set():
-            if self.leader is None and not self.reading:
+            leading = me is not None and self.leader is me
+            if leading and self.pending and time.monotonic() - me.since >= WAIT_LEAD:
+                self._promote_locked()
+                leading = False
+            if (leading or self.leader is None) and not self.reading:
                 self.reading = True
                 self.mu.release()
                 try:
@@ -217,11 +229,15 @@ class Lane:
             else:
                 stream.waiter = cond
                 self.waiting.append(cond)
+                if me is not None:
+                    me.waiting = cond
                 try:
                     cond.wait()
                 finally:
                     self.waiting.remove(cond)
                     stream.waiter = None
+                    if me is not None:
+                        me.waiting = None
 
     def _read_done_locked(self):
         self.reading = False
@@ -229,8 +245,15 @@ class Lane:
         self._wake_reader_locked()
 
     def _wake_reader_locked(self):
-        """With nobody leading, a waiting view thread must read next."""
-        if self.leader is None and not self.reading and self.waiting:
+        """A view thread waiting while nobody reads must read next: the
+        leader if it waits, else the first waiter while nobody leads."""
+        if self.reading:
+            return
+        leader = self.leader
+        if leader is not None:
+            if leader.waiting is not None:
+                leader.waiting.notify()
+        elif self.waiting:
             self.waiting[0].notify()
 
     def _serve(self, me):

@@ -6,7 +6,7 @@ instead of as a megabyte the view's thread must push through the socket,
 blocking and handing the GIL around while Go reads. Go writes the client
 straight from the slots and gives each back with a SLOTS_FREE frame once
 the client's socket has taken it. A sync view's thread waits for slots as
-it would wait for the socket (handing the lane on); the event loop never
+it waits for credit (Lane.wait_locked); the event loop never
 waits: its chunk goes through the socket when too few slots are free, as
 does a chunk larger than the region. See worker/region.go for Go's side.
 """

@@ -1,8 +1,8 @@
 """One HTTP exchange on the data lane, seen from a sync view's thread.
 
 Body chunks, credits and disconnects arrive on the lane's reader and are
-handed to the stream; the view's thread blocks here when it needs more of
-them, after giving up the lane's leadership so the reader keeps running.
+handed to the stream; the view's thread waits here when it needs more of
+them (Lane.wait_locked: a leader reads the socket itself meanwhile).
 """
 
 from collections import deque
