@@ -91,6 +91,20 @@ def test_a_leader_waiting_for_body_keeps_the_lane(go):
     assert go.lane.nthreads == 1
 
 
+def test_spill_leaves_a_leader_waiting_for_body_with_nothing_queued(go):
+    # The leader waits for the bridge and reads meanwhile: a second thread
+    # would have nothing to run.
+    go.send(request(1, b"/meta", headers=[(b"content-length", b"6")], body=b"abc", more=True))
+    (ftype, _, _, _), = go.frames(1)
+    assert ftype == protocol.BODY_READ
+    time.sleep(2 * data.WAIT_LEAD)  # it has waited, not computed: blocked
+    go.lane.spill()
+    go.send(protocol.frame(protocol.HTTP_BODY, 1, b"def", 0))
+    (ftype, _, sid, _), = go.frames(1)
+    assert (ftype, sid) == (protocol.RESPONSE_START, 1)
+    assert go.lane.nthreads == 1
+
+
 def test_a_view_waiting_long_for_body_hands_queued_requests_on(go):
     go.send(request(1, b"/meta", headers=[(b"content-length", b"6")], body=b"abc", more=True))
     (ftype, _, _, _), = go.frames(1)

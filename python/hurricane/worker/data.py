@@ -38,7 +38,7 @@ WAIT_LEAD = 0.005
 class _Thread:
     """A thread of the lane: its wake-up lock and what it is running."""
 
-    __slots__ = ("wake", "busy", "clock", "since", "cpu", "waiting")
+    __slots__ = ("wake", "busy", "clock", "since", "cpu", "waiting", "bridged")
 
     def __init__(self):
         self.wake = threading.Lock()
@@ -48,6 +48,7 @@ class _Thread:
         self.since = 0.0  # when the current view started (monotonic)
         self.cpu = 0.0  # its CPU time then
         self.waiting = None  # its condition while it waits in wait_locked
+        self.bridged = False  # whether it is in wait_locked
 
     def started(self):
         """Called by the thread itself as it starts a view."""
@@ -210,6 +211,16 @@ class Lane:
         that are not leading wait for their stream's frame, and while no
         thread leads, they take turns reading the socket themselves."""
         me = getattr(self.local, "thread", None)
+        if me is None:
+            self._wait_locked(ready, stream, None)
+            return
+        me.bridged = True
+        try:
+            self._wait_locked(ready, stream, me)
+        finally:
+            me.bridged = False
+
+    def _wait_locked(self, ready, stream, me):
         cond = getattr(self.local, "cond", None)
         if cond is None:
             cond = self.local.cond = threading.Condition(self.mu)
@@ -361,9 +372,18 @@ class Lane:
         if the leader is stuck inside a view, hand leadership on."""
         with self.mu:
             t = self.leader
-            # A computing leader keeps the lane, unless views wait for
-            # frames (request body, credit) that only a reader delivers.
-            if t is not None and t.busy and (t.blocked() or self.waiting):
+            if t is None or not t.busy:
+                return
+            if t.bridged:
+                # It waits for the bridge and reads meanwhile: queued
+                # requests go on after WAIT_LEAD, as they would had a frame
+                # come. (A second thread would only wait for the same slots
+                # or the same Go.)
+                if self.pending and time.monotonic() - t.since >= WAIT_LEAD:
+                    self._promote_locked()
+            elif t.blocked() or self.waiting:
+                # A computing leader keeps the lane, unless views wait for
+                # frames (request body, credit) that only a reader delivers.
                 self._promote_locked()
 
 
