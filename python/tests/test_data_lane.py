@@ -280,3 +280,59 @@ def test_a_chunk_larger_than_the_region_takes_the_socket(django_setup):
         _start, body, end = g.frames(3)
         assert (body[0], body[3]) == (protocol.RESPONSE_BODY, b"\0" * 204800)
         assert (end[0], end[3]) == (protocol.RESPONSE_BODY, b"")
+
+
+def _view_thread(view):
+    """Run view(t) on a new lane thread (a data._Thread) and return t."""
+    t = data._Thread()
+    done = []
+
+    def run():
+        t.started()
+        view(t)
+        done.append(True)
+
+    th = threading.Thread(target=run)
+    th.start()
+    th.join(10)
+    assert done
+    return t
+
+
+def test_a_view_that_sleeps_is_blocked():
+    def view(t):
+        time.sleep(0.02)
+        assert t.blocked()
+
+    _view_thread(view)
+
+
+def test_a_view_computing_on_a_crowded_cpu_is_not_blocked():
+    # Two busy processes share the view's one CPU: it computes for a third
+    # of the wall time. Waiting for the CPU is not waiting for I/O, and a
+    # spill would only add a thread to the queue for the CPU.
+    import subprocess
+    import sys
+
+    cpu = min(os.sched_getaffinity(0))
+    hogs = []
+    try:
+        def view(t):
+            os.sched_setaffinity(0, {cpu})
+            for _ in range(2):
+                hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                hogs.append(hog)
+                os.sched_setaffinity(hog.pid, {cpu})
+            t.started()  # the view starts once the CPU is crowded
+            deadline = time.monotonic() + 0.03
+            while time.monotonic() < deadline:
+                pass
+            ran, queued = t._times()
+            assert queued - t.queued > 0.005, "the CPU was not crowded"
+            assert not t.blocked()
+
+        _view_thread(view)
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()

@@ -13,6 +13,7 @@ queued; until then the waiting leader reads the socket itself. Nothing in
 Python polls. Async views are handed to the event loop.
 """
 
+import os
 import socket
 import threading
 import time
@@ -38,15 +39,17 @@ WAIT_LEAD = 0.005
 class _Thread:
     """A thread of the lane: its wake-up lock and what it is running."""
 
-    __slots__ = ("wake", "busy", "clock", "since", "cpu", "waiting", "bridged")
+    __slots__ = ("wake", "busy", "clock", "stat", "since", "ran", "queued", "waiting", "bridged")
 
     def __init__(self):
         self.wake = threading.Lock()
         self.wake.acquire()
         self.busy = 0  # sequence number of the view it runs, 0 when idle
         self.clock = None  # its CPU-time clock, once it runs
+        self.stat = None  # its /proc schedstat, open once it runs (Linux)
         self.since = 0.0  # when the current view started (monotonic)
-        self.cpu = 0.0  # its CPU time then
+        self.ran = 0.0  # its CPU time then
+        self.queued = 0.0  # its time runnable but waiting for a CPU then
         self.waiting = None  # its condition while it waits in wait_locked
         self.bridged = False  # whether it is in wait_locked
 
@@ -57,22 +60,44 @@ class _Thread:
                 self.clock = time.pthread_getcpuclockid(threading.get_ident())
             except (AttributeError, OSError):
                 self.clock = False  # no per-thread clocks: assume blocked
+            try:
+                self.stat = os.open("/proc/thread-self/schedstat", os.O_RDONLY | os.O_CLOEXEC)
+            except (AttributeError, OSError):
+                self.stat = None  # CPU time alone, then
         self.since = time.monotonic()
-        self.cpu = time.thread_time()
+        self.ran, self.queued = self._times()
+
+    def _times(self):
+        """Its CPU time and the time it was runnable but waited for a CPU,
+        in seconds (the second 0 where the kernel does not tell)."""
+        if self.stat is not None:
+            try:
+                ran, queued, _ = os.pread(self.stat, 64, 0).split()
+                return int(ran) / 1e9, int(queued) / 1e9
+            except (OSError, ValueError):
+                pass
+        if self.clock:
+            return time.clock_gettime(self.clock), 0.0
+        return 0.0, 0.0
 
     def blocked(self):
         """Whether the view it runs is waiting (on I/O, a sleep, a lock)
         rather than computing, or has run long enough to be joined anyway.
         A second thread joining a view that computes only fights it for the
-        GIL: each hand-over costs a wake-up, and both finish later."""
+        GIL: each hand-over costs a wake-up, and both finish later. Time the
+        thread was runnable but had no CPU counts as computing: on a busy
+        machine (Go, the client, other workers) a view that computes gets
+        half a CPU or less, and counting that as waiting spilled requests to
+        threads that only made the queue for the CPU longer."""
         wall = time.monotonic() - self.since
-        if wall >= LONG_VIEW or not self.clock:
+        if wall >= LONG_VIEW or not (self.clock or self.stat is not None):
             return True
         try:
-            cpu = time.clock_gettime(self.clock) - self.cpu
+            ran, queued = self._times()
         except OSError:
             return True
-        return cpu < wall / 2
+        slept = wall - (ran - self.ran) - (queued - self.queued)
+        return slept > wall / 2
 
 
 class Lane:
