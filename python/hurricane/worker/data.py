@@ -235,45 +235,40 @@ class Lane:
         on; a wait with no frames at all is Go's spill to break. Threads
         that are not leading wait for their stream's frame, and while no
         thread leads, they take turns reading the socket themselves."""
-        me = getattr(self.local, "thread", None)
-        if me is None:
-            self._wait_locked(ready, stream, None)
-            return
-        me.bridged = True
-        try:
-            self._wait_locked(ready, stream, me)
-        finally:
-            me.bridged = False
-
-    def _wait_locked(self, ready, stream, me):
+        me = getattr(self.local, "thread", None) or _Thread()  # not a lane thread: never leads
         cond = getattr(self.local, "cond", None)
         if cond is None:
             cond = self.local.cond = threading.Condition(self.mu)
-        while not ready() and not self.closed.is_set():
-            leading = me is not None and self.leader is me
-            if leading and self.pending and time.monotonic() - me.since >= WAIT_LEAD:
-                self._promote_locked()
-                leading = False
-            if (leading or self.leader is None) and not self.reading:
-                self.reading = True
-                self.mu.release()
-                try:
-                    self._read_frames()
-                finally:
-                    self.mu.acquire()
-                    self._read_done_locked()
-            else:
-                stream.waiter = cond
-                self.waiting.append(cond)
-                if me is not None:
-                    me.waiting = cond
-                try:
-                    cond.wait()
-                finally:
-                    self.waiting.remove(cond)
-                    stream.waiter = None
-                    if me is not None:
-                        me.waiting = None
+        me.bridged = True
+        try:
+            while not ready() and not self.closed.is_set():
+                leading = self.leader is me
+                if leading and self._hand_on_locked(me):
+                    self._promote_locked()
+                    leading = False
+                if (leading or self.leader is None) and not self.reading:
+                    self.reading = True
+                    self.mu.release()
+                    try:
+                        self._read_frames()
+                    finally:
+                        self.mu.acquire()
+                        self._read_done_locked()
+                else:
+                    stream.waiter = me.waiting = cond
+                    self.waiting.append(cond)
+                    try:
+                        cond.wait()
+                    finally:
+                        self.waiting.remove(cond)
+                        stream.waiter = me.waiting = None
+        finally:
+            me.bridged = False
+
+    def _hand_on_locked(self, t):
+        """Whether the leader t, waiting for the bridge, should hand queued
+        requests to another thread: its view has run for WAIT_LEAD."""
+        return bool(self.pending) and time.monotonic() - t.since >= WAIT_LEAD
 
     def _read_done_locked(self):
         self.reading = False
@@ -404,7 +399,7 @@ class Lane:
                 # requests go on after WAIT_LEAD, as they would had a frame
                 # come. (A second thread would only wait for the same slots
                 # or the same Go.)
-                if self.pending and time.monotonic() - t.since >= WAIT_LEAD:
+                if self._hand_on_locked(t):
                     self._promote_locked()
             elif t.blocked() or self.waiting:
                 # A computing leader keeps the lane, unless views wait for
