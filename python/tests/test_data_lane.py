@@ -283,12 +283,12 @@ def test_a_chunk_larger_than_the_region_takes_the_socket(django_setup):
 
 
 def _view_thread(view):
-    """Run view(t) on a new lane thread (a data._Thread) and return t."""
+    """Run view(t) on a new thread, t its data._Thread; view calls
+    t.started() as the lane does when a view starts."""
     t = data._Thread()
     done = []
 
     def run():
-        t.started()
         view(t)
         done.append(True)
 
@@ -301,6 +301,7 @@ def _view_thread(view):
 
 def test_a_view_that_sleeps_is_blocked():
     def view(t):
+        t.started()
         time.sleep(0.02)
         assert t.blocked()
 
