@@ -211,7 +211,7 @@ SLOT = 64 << 10  # the slot size of the test regions
 
 
 @contextlib.contextmanager
-def region_lane(slots):
+def region_lane(slots, threads=4):
     """A data lane with a shared body region of slots slots as Go makes one,
     and Go's view of the region's memory."""
     fd = os.memfd_create("test-bodies")
@@ -221,7 +221,7 @@ def region_lane(slots):
         region = BodyRegion(os.dup(fd), slots, SLOT)
     finally:
         os.close(fd)
-    g = Go(region=region)
+    g = Go(threads=threads, region=region)
     try:
         yield g, go_view
     finally:
@@ -272,6 +272,46 @@ def test_a_sync_view_waits_for_free_slots(django_setup):
         *second, end = g.frames(3)
         assert b"".join(b for _, b, _ in shared_chunks(second, go_view)) == b"\1" * 102400
         assert (end[0], end[3]) == (protocol.RESPONSE_BODY, b"")
+
+
+def test_mixed_waits_on_two_threads_all_finish(django_setup):
+    # Large responses waiting for slots, uploads waiting for body and plain
+    # views, interleaved on two threads: every wait for the bridge is served
+    # by whichever thread reads, and nothing is left unread.
+    with region_lane(4, threads=2) as (g, go_view):
+        kinds = {}
+        out = []
+        for i in range(6):
+            sid = 3 * i + 1
+            kinds[sid], kinds[sid + 1], kinds[sid + 2] = "big", "upload", "hello"
+            out.append(request(sid, b"/big", b"n=2&kb=100"))
+            out.append(request(sid + 1, b"/meta", headers=[(b"content-length", b"6")], body=b"abc", more=True))
+            out.append(request(sid + 2, b"/hello"))
+        g.send(b"".join(out))
+        big = {sid: b"" for sid, kind in kinds.items() if kind == "big"}
+        done = {}
+        deadline = time.monotonic() + 20
+        while len(done) < len(kinds):
+            assert time.monotonic() < deadline, "stuck; done: %r" % sorted(done)
+            for ftype, flags, sid, payload in g.frames(1):
+                more = flags & protocol.MORE_BODY
+                if ftype == protocol.BODY_READ:
+                    g.send(protocol.frame(protocol.HTTP_BODY, sid, b"def", 0))
+                elif ftype == protocol.RESPONSE_SHARED:
+                    (slot, chunk, _), = shared_chunks([(ftype, flags, sid, payload)], go_view)
+                    big[sid] += chunk
+                    g.send(slots_free(slot))
+                elif ftype == protocol.RESPONSE_BODY and not more:
+                    done[sid] = big[sid]
+                elif ftype == protocol.RESPONSE_START and not more:
+                    done[sid] = protocol.decode_response_start(payload, flags)[2]
+        for sid, body in done.items():
+            if kinds[sid] == "big":
+                assert body == b"\0" * 102400 + b"\1" * 102400, sid
+            elif kinds[sid] == "upload":
+                assert body.endswith(b"|6|abcdef"), (sid, body)
+            else:
+                assert body == b"hello", (sid, body)
 
 
 def test_a_chunk_larger_than_the_region_takes_the_socket(django_setup):
