@@ -32,8 +32,10 @@ const (
 	KeepAliveTimeout = 90 * time.Second
 	// WriteIdleTimeout bounds each write to a client that stopped reading.
 	WriteIdleTimeout = 60 * time.Second
-	// bodyChunk is the largest request body chunk sent to a worker at once.
-	bodyChunk = 512 << 10
+	// bodyChunk is the largest request body chunk sent to a worker at once:
+	// a 1 MiB upload then crosses in one round trip after the first chunk
+	// (docs/protocol.md, "Flow control and streaming").
+	bodyChunk = 1 << 20
 	// firstChunk is the part of a body sent along with the request scope.
 	firstChunk = 64 << 10
 )
