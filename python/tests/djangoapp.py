@@ -1,5 +1,6 @@
 """A tiny Django project for the worker's tests."""
 
+import hashlib
 import time
 
 from django.http import HttpResponse, StreamingHttpResponse
@@ -18,6 +19,16 @@ def meta(request):
     keys = ["PATH_INFO", "QUERY_STRING", "REMOTE_ADDR", "SERVER_PORT", "HTTP_X_MULTI", "CONTENT_LENGTH"]
     body = request.read()
     return HttpResponse("|".join(str(request.META.get(k)) for k in keys) + "|" + body.decode())
+
+
+def digest(request):
+    body = request.read()
+    return HttpResponse("%d|%s" % (len(body), hashlib.sha256(body).hexdigest()))
+
+
+async def adigest(request):
+    body = request.body
+    return HttpResponse("%d|%s" % (len(body), hashlib.sha256(body).hexdigest()))
 
 
 def stream(request):
@@ -39,6 +50,8 @@ urlpatterns = [
     path("hello", hello),
     path("ahello", ahello),
     path("meta", meta),
+    path("digest", digest),
+    path("adigest", adigest),
     path("stream", stream),
     path("big", big),
     path("sleep", sleep),

@@ -1,6 +1,7 @@
 """The data lane with real Django, driven over a socket pair as Go would."""
 
 import contextlib
+import hashlib
 import mmap
 import os
 import socket
@@ -75,6 +76,27 @@ def test_body_is_pulled_in_chunks(go):
     (ftype, flags, _, payload), = go.frames(1)
     assert ftype == protocol.RESPONSE_START
     assert protocol.decode_response_start(payload, flags)[2].endswith(b"|9|abcdefghi")
+
+
+@pytest.mark.parametrize("path", [b"/digest", b"/adigest"])
+def test_a_large_body_reaches_sync_and_async_views_whole(django_setup, path):
+    """A body chunk far larger than one read of the socket reaches the view
+    in pieces (FrameBuffer's pieces) and whole."""
+    from hurricane.worker.asgi import AsyncApp
+
+    body = os.urandom(1 << 20)
+    first, rest = body[:65536], body[65536:]
+    g = Go(async_app=AsyncApp(10))
+    try:
+        g.send(request(1, path, headers=[(b"content-length", b"%d" % len(body))], body=first, more=True))
+        (ftype, _, sid, _), = g.frames(1)
+        assert (ftype, sid) == (protocol.BODY_READ, 1)
+        g.send(protocol.frame(protocol.HTTP_BODY, 1, rest, 0))
+        (ftype, flags, _, payload), = g.frames(1)
+        assert ftype == protocol.RESPONSE_START
+        assert protocol.decode_response_start(payload, flags)[2] == b"%d|%s" % (len(body), hashlib.sha256(body).hexdigest().encode())
+    finally:
+        g.close()
 
 
 def test_a_leader_waiting_for_body_keeps_the_lane(go):

@@ -131,6 +131,55 @@ def test_frame_buffer_large_frames_in_pieces(piece):
     assert all(type(f[3]) is bytes for f in got)
 
 
+@pytest.mark.parametrize("piece", [1, 7, 4096, 65536, 1 << 20])
+def test_frame_buffer_hands_large_body_frames_on_in_pieces(piece):
+    """With pieces=(HTTP_BODY,), what has arrived of a large body frame comes
+    out at once as PIECE frames and the frame's own type and flags end it;
+    the pieces add up to the payload, in order among the frames around it."""
+    big = bytes(range(256)) * 2048  # 512 KiB
+    data = (
+        protocol.frame(protocol.HTTP_BODY, 1, b"before")
+        + protocol.frame(protocol.HTTP_BODY, 2, big, protocol.MORE_BODY)
+        + protocol.frame(protocol.HTTP_BODY, 3, b"after")
+        + protocol.frame(protocol.HTTP_BODY, 4, big[:300_000])
+    )
+    fb = protocol.FrameBuffer(pieces=(protocol.HTTP_BODY,))
+    got = []
+    for i in range(0, len(data), piece):
+        fb.feed(data[i:i + piece])
+        got.extend(fb.frames())
+    whole = []
+    for ftype, flags, sid, payload in got:
+        assert type(payload) is bytes
+        if whole and whole[-1][0] == protocol.PIECE:
+            assert whole[-1][2] == sid  # a piece is followed by more of its own frame
+            whole[-1] = (ftype, flags, sid, whole[-1][3] + payload)
+        else:
+            whole.append((ftype, flags, sid, payload))
+    assert [(f[0], f[2], f[1], f[3]) for f in whole] == [
+        (protocol.HTTP_BODY, 1, 0, b"before"),
+        (protocol.HTTP_BODY, 2, protocol.MORE_BODY, big),
+        (protocol.HTTP_BODY, 3, 0, b"after"),
+        (protocol.HTTP_BODY, 4, 0, big[:300_000]),
+    ]
+    if piece < len(data):
+        assert any(f[0] == protocol.PIECE for f in got)
+
+
+def test_frame_buffer_hands_the_rest_of_a_body_frame_on_as_received():
+    big = protocol.frame(protocol.HTTP_BODY, 1, b"x" * 600_000, protocol.MORE_BODY)
+    fb = protocol.FrameBuffer(pieces=(protocol.HTTP_BODY,))
+    fb.feed(big[:100_000])
+    assert fb.frames() == [(protocol.PIECE, 0, 1, big[protocol.HEADER_SIZE:100_000])]
+    assert fb.wanted(65536) == len(big) - 100_000
+    rest = big[100_000:]
+    fb.feed(rest)
+    (frame,) = fb.frames()
+    assert frame[:3] == (protocol.HTTP_BODY, protocol.MORE_BODY, 1)
+    assert frame[3] is rest  # the bytes of the read, not a copy
+    assert fb.wanted(65536) == 65536
+
+
 def test_frame_buffer_asks_for_the_rest_of_a_large_frame():
     big = protocol.frame(protocol.HTTP_BODY, 1, b"x" * 600_000)
     fb = protocol.FrameBuffer()

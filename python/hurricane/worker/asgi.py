@@ -103,6 +103,8 @@ class AsyncApp:
                 st.chunks.append(payload)
             st.more = bool(flags & protocol.MORE_BODY)
             st.reading = False
+        elif ftype == protocol.PIECE:
+            st.chunks.append(payload)  # the rest of the chunk follows
         elif ftype == protocol.BODY_ACK:
             st.credit += int.from_bytes(payload, "big")
         elif ftype == protocol.HTTP_DISCONNECT:

@@ -31,6 +31,9 @@ SETTLE = 0x41  # worker → Go: the handler acked, nacked or rejected
 MESSAGE_DONE = 0x42  # worker → Go: the handler returned (or raised)
 PUBLISH = 0x43  # worker → Go: the handler publishes a message
 
+# Not on the wire: a leading piece of a large frame (FrameBuffer's pieces).
+PIECE = 0x100
+
 MORE_BODY = 0x01
 ROUTE = 0x02  # http.response.start carries the resolved URL pattern
 
@@ -275,19 +278,24 @@ class FrameBuffer:
     Payloads are slices of the received bytes (one copy each). A frame
     larger than what has arrived collects its pieces in a list and joins
     them once complete, so a megabyte in 64 KiB reads is not re-copied on
-    every read.
+    every read. Frames of the types in ``pieces`` are not joined: what has
+    arrived of one comes out at once as a PIECE frame, the rest as it is
+    received (the bytes of each read, not copied again), the last piece
+    with the frame's own type and flags.
     """
 
-    def __init__(self):
+    def __init__(self, pieces=()):
+        self.pieces = frozenset(pieces)
         self.buf = b""
         self.parts = None  # pieces of an incomplete large frame
+        self.piece = None  # (type, flags, stream) of a frame handed on in pieces
         self.have = 0
         self.need = 0
 
     def wanted(self, least):
         """How much to ask the socket for: at least least bytes, or the rest
         of a large frame being collected, so it comes in one read."""
-        if self.parts is not None:
+        if self.parts is not None or self.piece is not None:
             return max(least, self.need - self.have)
         return least
 
@@ -307,10 +315,22 @@ class FrameBuffer:
         """Every complete frame received, as (type, flags, stream, payload bytes)."""
         if self.parts is not None:
             return []
+        out = []
         buf = self.buf
+        if self.piece is not None:
+            ftype, flags, stream = self.piece
+            left = self.need - self.have
+            if len(buf) < left:
+                self.have += len(buf)
+                self.buf = b""
+                if buf:
+                    out.append((PIECE, 0, stream, buf))
+                return out
+            out.append((ftype, flags, stream, buf if len(buf) == left else buf[:left]))
+            self.piece = None
+            buf = buf[left:]
         pos = 0
         end = len(buf)
-        out = []
         while end - pos >= HEADER_SIZE:
             length, ftype, flags, stream = _unpack_header(buf, pos)
             if length > MAX_PAYLOAD:
@@ -322,10 +342,18 @@ class FrameBuffer:
             pos = stop
         rest = buf[pos:] if pos else buf
         if end - pos >= HEADER_SIZE and stop - pos > 2 * (end - pos):
-            # Most of a large frame is still to come: collect its pieces.
-            self.parts = [rest]
-            self.have = len(rest)
-            self.need = stop - pos
+            # Most of a large frame is still to come: hand on what is here
+            # or collect its pieces.
+            if ftype in self.pieces:
+                if end - pos > HEADER_SIZE:
+                    out.append((PIECE, 0, stream, buf[pos + HEADER_SIZE:end]))
+                self.piece = (ftype, flags, stream)
+                self.have = end - pos - HEADER_SIZE
+                self.need = length
+            else:
+                self.parts = [rest]
+                self.have = len(rest)
+                self.need = stop - pos
             rest = b""
         self.buf = rest
         return out

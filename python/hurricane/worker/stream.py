@@ -47,6 +47,11 @@ class Stream:
         self.reading = False
         self._wake()
 
+    def on_piece(self, data):
+        """A leading piece of a body chunk: the rest of it is on its way."""
+        self.chunks.append(data)
+        self._wake()
+
     def on_ack(self, n):
         self.credit += n
         self._wake()
