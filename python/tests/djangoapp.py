@@ -1,5 +1,6 @@
 """A tiny Django project for the worker's tests."""
 
+import asyncio
 import hashlib
 import time
 
@@ -31,6 +32,35 @@ async def adigest(request):
     return HttpResponse("%d|%s" % (len(body), hashlib.sha256(body).hexdigest()))
 
 
+# Set by a test (on the loop, through ``release``) to let ``hold`` return.
+RELEASE = None
+
+
+async def hold(request):
+    """Waits until a request to /release comes: a long poll."""
+    global RELEASE
+    if RELEASE is None:
+        RELEASE = asyncio.Event()
+    await RELEASE.wait()
+    return HttpResponse("held")
+
+
+async def release(request):
+    global RELEASE
+    if RELEASE is None:
+        RELEASE = asyncio.Event()
+    RELEASE.set()
+    return HttpResponse("released")
+
+
+async def aspin(request):
+    """Computes on the loop for ms milliseconds."""
+    end = time.perf_counter() + int(request.GET.get("ms", "1")) / 1000
+    while time.perf_counter() < end:
+        pass
+    return HttpResponse("spun")
+
+
 def stream(request):
     return StreamingHttpResponse(b"chunk%d" % i for i in range(3))
 
@@ -52,6 +82,9 @@ urlpatterns = [
     path("meta", meta),
     path("digest", digest),
     path("adigest", adigest),
+    path("hold", hold),
+    path("release", release),
+    path("aspin", aspin),
     path("stream", stream),
     path("big", big),
     path("sleep", sleep),

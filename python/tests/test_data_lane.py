@@ -13,6 +13,7 @@ import pytest
 from hurricane.worker import data, protocol
 from hurricane.worker.data import DataLane
 from hurricane.worker.region import BodyRegion
+import djangoapp
 from lanepeer import LanePeer
 
 
@@ -97,6 +98,62 @@ def test_a_large_body_reaches_sync_and_async_views_whole(django_setup, path):
         assert protocol.decode_response_start(payload, flags)[2] == b"%d|%s" % (len(body), hashlib.sha256(body).hexdigest().encode())
     finally:
         g.close()
+
+
+@contextlib.contextmanager
+def async_go(**settings):
+    """A Go peer whose lane has an AsyncApp, with asgi's admission settings
+    (FAIR_SHARE, BUSY, MAX_WAIT) changed for the test."""
+    from hurricane.worker import asgi
+
+    saved = {k: getattr(asgi, k) for k in settings}
+    for k, v in settings.items():
+        setattr(asgi, k, v)
+    app = asgi.AsyncApp(1000)
+    g = Go(async_app=app)
+    try:
+        yield g, app
+    finally:
+        g.close()
+        for k, v in saved.items():
+            setattr(asgi, k, v)
+
+
+def test_a_busy_worker_starts_async_requests_in_arrival_order_a_fair_share_at_once(django_setup):
+    from hurricane.worker import asgi
+
+    # BUSY=0: the worker always counts as busy; MAX_WAIT: nobody jumps the queue.
+    with async_go(BUSY=0.0, MAX_WAIT=60.0) as (g, app):
+        started = []
+        handle = app._handle
+
+        async def record(st):
+            started.append((st.sid, app.active))
+            return await handle(st)
+
+        app._handle = record
+        n = 3 * asgi.FAIR_SHARE
+        g.send(b"".join(request(sid, b"/aspin", b"ms=2") for sid in range(1, n + 1)))
+        frames = g.frames(n, timeout=30)
+        assert sorted(f[2] for f in frames) == list(range(1, n + 1))
+        assert [sid for sid, _ in started] == list(range(1, n + 1))
+        assert max(active for _, active in started) == asgi.FAIR_SHARE
+
+
+def test_long_polls_beyond_the_fair_share_do_not_hold_up_an_idle_worker(django_setup):
+    """FAIR_SHARE + 4 long polls, then the request that ends them: an idle
+    worker starts it although the fair share is taken (MAX_WAIT is out of
+    reach), so every poll is answered."""
+    from hurricane.worker import asgi
+
+    djangoapp.RELEASE = None
+    with async_go(MAX_WAIT=60.0) as (g, app):
+        n = asgi.FAIR_SHARE + 4
+        g.send(b"".join(request(sid, b"/hold") for sid in range(1, n + 1)))
+        g.send(request(n + 1, b"/release"))
+        frames = g.frames(n + 1, timeout=10)
+        bodies = {f[2]: protocol.decode_response_start(f[3], f[1])[2] for f in frames}
+        assert bodies == {**{sid: b"held" for sid in range(1, n + 1)}, n + 1: b"released"}
 
 
 def test_a_leader_waiting_for_body_keeps_the_lane(go):
