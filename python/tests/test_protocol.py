@@ -109,22 +109,31 @@ def test_oversized_frame_is_refused():
         fb.frames()
 
 
-@pytest.mark.parametrize("piece", [1, 7, 4096, 65536, 1 << 20])
-def test_frame_buffer_large_frames_in_pieces(piece):
-    """A frame much larger than what has arrived is collected piece by piece
-    and comes out whole, with the small frames around it in order."""
-    big = bytes(range(256)) * 2048  # 512 KiB
-    data = (
-        protocol.frame(protocol.HTTP_BODY, 1, b"before")
-        + protocol.frame(protocol.HTTP_BODY, 2, big, protocol.MORE_BODY)
-        + protocol.frame(protocol.HTTP_BODY, 3, b"after")
-        + protocol.frame(protocol.HTTP_BODY, 4, big[:300_000])
-    )
-    fb = protocol.FrameBuffer()
+BIG = bytes(range(256)) * 2048  # 512 KiB
+# Two large frames among small ones.
+LARGE_AND_SMALL = (
+    protocol.frame(protocol.HTTP_BODY, 1, b"before")
+    + protocol.frame(protocol.HTTP_BODY, 2, BIG, protocol.MORE_BODY)
+    + protocol.frame(protocol.HTTP_BODY, 3, b"after")
+    + protocol.frame(protocol.HTTP_BODY, 4, BIG[:300_000])
+)
+
+
+def feed_in_pieces(fb, data, piece):
+    """The frames fb gives for data fed piece bytes at a time."""
     got = []
     for i in range(0, len(data), piece):
         fb.feed(data[i:i + piece])
         got.extend(fb.frames())
+    return got
+
+
+@pytest.mark.parametrize("piece", [1, 7, 4096, 65536, 1 << 20])
+def test_frame_buffer_large_frames_in_pieces(piece):
+    """A frame much larger than what has arrived is collected piece by piece
+    and comes out whole, with the small frames around it in order."""
+    big = BIG
+    got = feed_in_pieces(protocol.FrameBuffer(), LARGE_AND_SMALL, piece)
     assert [(f[2], f[1], f[3]) for f in got] == [
         (1, 0, b"before"), (2, protocol.MORE_BODY, big), (3, 0, b"after"), (4, 0, big[:300_000])
     ]
@@ -136,18 +145,8 @@ def test_frame_buffer_hands_large_body_frames_on_in_pieces(piece):
     """With pieces=(HTTP_BODY,), what has arrived of a large body frame comes
     out at once as PIECE frames and the frame's own type and flags end it;
     the pieces add up to the payload, in order among the frames around it."""
-    big = bytes(range(256)) * 2048  # 512 KiB
-    data = (
-        protocol.frame(protocol.HTTP_BODY, 1, b"before")
-        + protocol.frame(protocol.HTTP_BODY, 2, big, protocol.MORE_BODY)
-        + protocol.frame(protocol.HTTP_BODY, 3, b"after")
-        + protocol.frame(protocol.HTTP_BODY, 4, big[:300_000])
-    )
-    fb = protocol.FrameBuffer(pieces=(protocol.HTTP_BODY,))
-    got = []
-    for i in range(0, len(data), piece):
-        fb.feed(data[i:i + piece])
-        got.extend(fb.frames())
+    big = BIG
+    got = feed_in_pieces(protocol.FrameBuffer(pieces=(protocol.HTTP_BODY,)), LARGE_AND_SMALL, piece)
     whole = []
     for ftype, flags, sid, payload in got:
         assert type(payload) is bytes
@@ -162,7 +161,7 @@ def test_frame_buffer_hands_large_body_frames_on_in_pieces(piece):
         (protocol.HTTP_BODY, 3, 0, b"after"),
         (protocol.HTTP_BODY, 4, 0, big[:300_000]),
     ]
-    if piece < len(data):
+    if piece < len(LARGE_AND_SMALL):
         assert any(f[0] == protocol.PIECE for f in got)
 
 
