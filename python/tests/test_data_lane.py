@@ -79,27 +79,6 @@ def test_body_is_pulled_in_chunks(go):
     assert protocol.decode_response_start(payload, flags)[2].endswith(b"|9|abcdefghi")
 
 
-@pytest.mark.parametrize("path", [b"/digest", b"/adigest"])
-def test_a_large_body_reaches_sync_and_async_views_whole(django_setup, path):
-    """A body chunk far larger than one read of the socket reaches the view
-    in pieces (FrameBuffer's pieces) and whole."""
-    from hurricane.worker.asgi import AsyncApp
-
-    body = os.urandom(1 << 20)
-    first, rest = body[:65536], body[65536:]
-    g = Go(async_app=AsyncApp(10))
-    try:
-        g.send(request(1, path, headers=[(b"content-length", b"%d" % len(body))], body=first, more=True))
-        (ftype, _, sid, _), = g.frames(1)
-        assert (ftype, sid) == (protocol.BODY_READ, 1)
-        g.send(protocol.frame(protocol.HTTP_BODY, 1, rest, 0))
-        (ftype, flags, _, payload), = g.frames(1)
-        assert ftype == protocol.RESPONSE_START
-        assert protocol.decode_response_start(payload, flags)[2] == b"%d|%s" % (len(body), hashlib.sha256(body).hexdigest().encode())
-    finally:
-        g.close()
-
-
 @contextlib.contextmanager
 def async_go(**settings):
     """A Go peer whose lane has an AsyncApp, with asgi's admission settings
@@ -117,6 +96,22 @@ def async_go(**settings):
         g.close()
         for k, v in saved.items():
             setattr(asgi, k, v)
+
+
+@pytest.mark.parametrize("path", [b"/digest", b"/adigest"])
+def test_a_large_body_reaches_sync_and_async_views_whole(django_setup, path):
+    """A body chunk far larger than one read of the socket reaches the view
+    in pieces (FrameBuffer's pieces) and whole."""
+    body = os.urandom(1 << 20)
+    first, rest = body[:65536], body[65536:]
+    with async_go() as (g, _):
+        g.send(request(1, path, headers=[(b"content-length", b"%d" % len(body))], body=first, more=True))
+        (ftype, _, sid, _), = g.frames(1)
+        assert (ftype, sid) == (protocol.BODY_READ, 1)
+        g.send(protocol.frame(protocol.HTTP_BODY, 1, rest, 0))
+        (ftype, flags, _, payload), = g.frames(1)
+        assert ftype == protocol.RESPONSE_START
+        assert protocol.decode_response_start(payload, flags)[2] == b"%d|%s" % (len(body), hashlib.sha256(body).hexdigest().encode())
 
 
 def test_a_busy_worker_starts_async_requests_in_arrival_order_a_fair_share_at_once(django_setup):
