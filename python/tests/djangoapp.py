@@ -32,24 +32,26 @@ async def adigest(request):
     return HttpResponse("%d|%s" % (len(body), hashlib.sha256(body).hexdigest()))
 
 
-# Set by a test (on the loop, through ``release``) to let ``hold`` return.
+# Set by a request to /release to let /hold return; a test resets it to
+# None (the event is made on the loop that serves the views).
 RELEASE = None
+
+
+def _release():
+    global RELEASE
+    if RELEASE is None:
+        RELEASE = asyncio.Event()
+    return RELEASE
 
 
 async def hold(request):
     """Waits until a request to /release comes: a long poll."""
-    global RELEASE
-    if RELEASE is None:
-        RELEASE = asyncio.Event()
-    await RELEASE.wait()
+    await _release().wait()
     return HttpResponse("held")
 
 
 async def release(request):
-    global RELEASE
-    if RELEASE is None:
-        RELEASE = asyncio.Event()
-    RELEASE.set()
+    _release().set()
     return HttpResponse("released")
 
 
