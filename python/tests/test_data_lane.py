@@ -193,6 +193,19 @@ def test_a_view_waiting_long_for_body_hands_queued_requests_on(go):
     assert protocol.decode_response_start(payload, flags)[2].endswith(b"|6|abcdef")
 
 
+def test_a_request_whose_body_is_on_its_way_hands_the_queue_on_at_once(go, monkeypatch):
+    # Its view will wait for Go: the request queued behind it starts on
+    # another thread now, not after WAIT_LEAD, so uploads overlap.
+    monkeypatch.setattr(data, "WAIT_LEAD", 60.0)
+    go.send(request(1, b"/meta", headers=[(b"content-length", b"6")], body=b"abc", more=True) + request(2, b"/hello"))
+    got = sorted((f[0], f[2]) for f in go.frames(2))
+    assert got == sorted([(protocol.BODY_READ, 1), (protocol.RESPONSE_START, 2)])
+    go.send(protocol.frame(protocol.HTTP_BODY, 1, b"def", 0))
+    (ftype, flags, sid, payload), = go.frames(1)
+    assert (ftype, sid) == (protocol.RESPONSE_START, 1)
+    assert protocol.decode_response_start(payload, flags)[2].endswith(b"|6|abcdef")
+
+
 def test_streaming_response_frames(go):
     go.send(request(1, b"/stream"))
     frames = go.frames(5)

@@ -9,8 +9,10 @@ so I/O-bound sync views still run concurrently: on Go's ``spill`` control
 message when Go has seen no progress from this worker for a moment although
 requests are outstanding, and when a view that waits for the bridge (more
 body, response credit, region slots) has run for WAIT_LEAD with requests
-queued; until then the waiting leader reads the socket itself. Nothing in
-Python polls. Async views are handed to the event loop.
+queued; until then the waiting leader reads the socket itself. A request
+whose body is still on its way hands the queue on before its view starts, so
+the bodies of queued uploads travel at the same time. Nothing in Python
+polls. Async views are handed to the event loop.
 """
 
 import os
@@ -265,6 +267,10 @@ class Lane:
         finally:
             me.bridged = False
 
+    def awaits_go(self, item):
+        """Whether running item will wait for frames from Go."""
+        return False
+
     def _hand_on_locked(self, t):
         """Whether the leader t, waiting for the bridge, should hand queued
         requests to another thread: its view has run for WAIT_LEAD."""
@@ -322,6 +328,11 @@ class Lane:
                 with self.mu:
                     me.busy = self.seq
                     self.active += 1
+                    if pending and self.leader is me and self.awaits_go(st):
+                        # The view will wait for Go (its body is still on the
+                        # way): the next requests start now on another
+                        # thread, so their bodies travel while this one's does.
+                        self._promote_locked()
                 try:
                     self.run_item(st)
                 finally:
@@ -429,6 +440,9 @@ class DataLane(Lane):
             "active": self.active + (app.active if app else 0),
             "threads": self.nthreads,
         }
+
+    def awaits_go(self, st):
+        return st.more  # request body still to come
 
     def run_item(self, st):
         try:
