@@ -8,10 +8,16 @@ Subcommands:
   rss-sample PID INTERVAL           until SIGTERM or PID's exit, sample the RSS of
                                     PID and its descendants every INTERVAL seconds;
                                     then print the maxima (see rss_sample)
+  cpu-ticks PID                     print the CPU time so far of PID and its
+                                    descendants (see cpu_ticks)
+  cpu-per-request BEFORE AFTER WRK  print the CPU milliseconds per request between
+                                    two cpu-ticks outputs, over the requests of
+                                    wrk's output WRK (see cpu_per_request)
   meta OUT SERVERS [K=V|K:=JSON]... write the JSON a renderer reads: the given
                                     keys, the servers (TSV: name, version,
                                     command), the date, the machine, Python, load
-  render-run RESULTS META LIMITS RSS  print the markdown of the bench/run section
+  render-run RESULTS META LIMITS RSS CPU
+                                    print the markdown of the bench/run section
   render-static RESULTS META        print the markdown of the bench/static section
   render-consume RESULTS META       print the markdown of the bench/consume section
   splice DOC NAME SECTION_FILE      replace <!-- bench:NAME --> ... <!-- /bench:NAME --> in DOC
@@ -158,6 +164,63 @@ def rss_sample(pid, interval):
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     for (role, comm), (kb, count) in maxima.items():
         print(f"{role}\t{comm}\t{kb}\t{count}")
+
+
+# ---- CPU time per request
+
+
+def _cpu_ticks(pid):
+    """(comm, user + system CPU time in clock ticks) of pid, or None once it
+    has exited."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    end = stat.rindex(")")  # comm may hold spaces and parentheses
+    fields = stat[end + 2:].split()  # from field 3, the state
+    return stat[stat.index("(") + 1:end], int(fields[11]) + int(fields[12])
+
+
+def cpu_ticks(pid):
+    """Prints TSV lines role, comm, ticks: role "main" is PID itself, "child"
+    the sum over its descendants of that comm."""
+    tree = _process_tree(int(pid))
+    sums = {}
+    for i, p in enumerate(tree):
+        sample = _cpu_ticks(p)
+        if sample:
+            key = ("main" if i == 0 else "child", sample[0])
+            sums[key] = sums.get(key, 0) + sample[1]
+    for (role, comm), ticks in sums.items():
+        print(f"{role}\t{comm}\t{ticks}")
+
+
+def _read_ticks(path):
+    out = {}
+    for line in open(path):
+        role, comm, ticks = line.rstrip("\n").split("\t")
+        out[(role, comm)] = int(ticks)
+    return out
+
+
+def cpu_per_request(before_path, after_path, wrk_path):
+    """Prints TSV lines role, comm, ms: the CPU time a process (or all the
+    descendants of that comm) spent between the two snapshots, per request
+    wrk completed; role "total" sums them all. A process that exited
+    between the snapshots is not counted."""
+    m = re.search(r"^\s*(\d+) requests in ", open(wrk_path, encoding="utf-8", errors="replace").read(), re.M)
+    if not m or int(m.group(1)) == 0:
+        sys.exit(f"wrk output in {wrk_path} has no request count")
+    requests = int(m.group(1))
+    before, after = _read_ticks(before_path), _read_ticks(after_path)
+    per_tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
+    total = 0
+    for key, ticks in after.items():
+        spent = ticks - before.get(key, 0)
+        total += spent
+        print(f"{key[0]}\t{key[1]}\t{spent * per_tick_ms / requests:.4f}")
+    print(f"total\tall\t{total * per_tick_ms / requests:.4f}")
 
 
 # ---- the metadata the renderers read
@@ -434,7 +497,42 @@ def _rss_section(o, meta, rss, rows):
             o.append(f"Go process of {name}: not sampled.\n")
 
 
-def render_run(results_path, meta_path, limits_path, rss_path):
+def _read_cpu(path):
+    """TSV lines rep, row, server, role, comm, ms."""
+    out = []
+    for line in open(path):
+        parts = line.rstrip("\n").split("\t")
+        if len(parts) == 6:
+            rep, row, server, role, comm, ms = parts
+            out.append(dict(rep=int(rep), row=row, server=server, role=role, comm=comm, ms=float(ms)))
+    return out
+
+
+def _cpu_section(o, meta, cpu, rows):
+    o.append("### CPU time per request\n")
+    o.append("User and system CPU time of the server's process and of every process below it during the measurement "
+             "(not the warm-up), divided by the requests wrk completed; the median over the repetitions, in ms. "
+             "Where wrk and the server saturate the machine's cores, req/s is about inversely proportional to the "
+             "sum, so a row's req/s ratio can be read against it.\n")
+    names = [s["name"] for s in meta["servers"]]
+    row_names = [r["name"] for r in rows]
+    o.append("| server | process | " + " | ".join(row_names) + " |")
+    o.append("|---|---|" + "---:|" * len(row_names))
+    order = {"main": 0, "child": 1, "total": 2}
+    for name in names:
+        kinds = sorted({(c["role"], c["comm"]) for c in cpu if c["server"] == name}, key=lambda k: (order[k[0]], k[1]))
+        if len(kinds) == 2:  # one process: its line is the total
+            kinds = [k for k in kinds if k[0] != "total"]
+        for role, comm in kinds:
+            cells = []
+            for row in row_names:
+                ms = [c["ms"] for c in cpu if c["server"] == name and c["row"] == row and c["role"] == role and c["comm"] == comm]
+                cells.append(f"{statistics.median(ms):.3f}" if ms else "")
+            o.append(f"| {name} | {_process_label(name, role, comm, 1)} | " + " | ".join(cells) + " |")
+    o.append("")
+
+
+def render_run(results_path, meta_path, limits_path, rss_path, cpu_path):
     """The bench/run section. META: what `meta` writes plus title, command,
     wrk, warmup, reps, rows ({name, title, request, connections}), notes
     (sentences on the servers), limit (a sentence on the in-process limit),
@@ -462,6 +560,7 @@ def render_run(results_path, meta_path, limits_path, rss_path):
     for r in rows:
         _row_section(o, r, meta["reps"], targets)
     _rss_section(o, meta, rss, meta["rows"])
+    _cpu_section(o, meta, _read_cpu(cpu_path), meta["rows"])
     o.append("### Raw numbers per repetition\n")
     _raw_table(o, results, with_row=True)
     if limits:
@@ -589,7 +688,9 @@ COMMANDS = {
     "random-file": (random_file, 2),
     "wrk-parse": (wrk_parse, 1),
     "rss-sample": (rss_sample, 2),
-    "render-run": (render_run, 4),
+    "cpu-ticks": (cpu_ticks, 1),
+    "cpu-per-request": (cpu_per_request, 3),
+    "render-run": (render_run, 5),
     "render-static": (render_static, 2),
     "render-consume": (render_consume, 2),
     "splice": (splice, 3),

@@ -71,9 +71,13 @@ measure() {
 	if [ "$warm" != 0 ] && ! bg_run timeout $((warm + 30)) wrk "$@" -d"$WARMUP" "$url" >"$out" 2>&1; then
 		log "$name: warm-up wrk failed:"; cat "$out" >&2; STATUS="warm-up failed"; return 1
 	fi
+	# A script may define measure_started and measure_ended: they bracket
+	# the measurement, not the warm-up.
+	! declare -F measure_started >/dev/null || measure_started
 	if ! bg_run timeout $(($(seconds "$DURATION") + 30)) wrk "$@" -d"$DURATION" --latency "$url" >"$out" 2>&1; then
 		log "$name: wrk failed:"; cat "$out" >&2; STATUS="wrk failed"; return 1
 	fi
+	! declare -F measure_ended >/dev/null || measure_ended
 	if ! MEASURED="$(python3 "$BENCH_DIR/benchlib.py" wrk-parse "$out")"; then
 		STATUS="unparsable wrk output"; return 1
 	fi
