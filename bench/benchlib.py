@@ -521,8 +521,8 @@ def _cpu_section(o, meta, cpu, rows):
     order = {"main": 0, "child": 1, "total": 2}
     for name in names:
         kinds = sorted({(c["role"], c["comm"]) for c in cpu if c["server"] == name}, key=lambda k: (order[k[0]], k[1]))
-        if len(kinds) == 2:  # one process: its line is the total
-            kinds = [k for k in kinds if k[0] != "total"]
+        if all(role != "child" for role, _ in kinds):  # one process: its line is the total
+            kinds = [k for k in kinds if k[0] == "main"]
         for role, comm in kinds:
             cells = []
             for row in row_names:
