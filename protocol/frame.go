@@ -28,6 +28,8 @@ const (
 	TypeHTTPBody        Type = 0x11 // Go → worker: http.request body chunk
 	TypeHTTPDisconnect  Type = 0x12 // Go → worker: http.disconnect
 	TypeBodyRead        Type = 0x13 // worker → Go: the app wants the next body chunk
+	TypeBodyShared      Type = 0x14 // Go → worker: http.request body chunk in a request slot of the shared body region
+	TypeBodySlotsFree   Type = 0x15 // worker → Go: request slots copied out, free again
 	TypeResponseStart   Type = 0x20 // worker → Go: http.response.start (+ first body)
 	TypeResponseBody    Type = 0x21 // worker → Go: http.response.body
 	TypeBodyAck         Type = 0x22 // Go → worker: bytes written to the client (credit)

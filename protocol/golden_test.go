@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -143,9 +144,12 @@ func goldenFrames(t *testing.T) map[string]struct {
 	add("http_body_last", AppendFrame(nil, TypeHTTPBody, 0, 8, []byte("world")), nil,
 		goldenCase{Type: TypeHTTPBody, Stream: 8, Body: strp("world")})
 	add("body_ack", AppendBodyAck(nil, 9, 65536), nil, goldenCase{Type: TypeBodyAck, Stream: 9, Ack: u32p(65536)})
-	add("response_shared", AppendResponseShared(nil, 9, true, SharedBody{Slot: 3, Length: 262144}), nil,
+	add("response_shared", AppendShared(nil, TypeResponseShared, 9, true, SharedBody{Slot: 3, Length: 262144}), nil,
 		goldenCase{Type: TypeResponseShared, Flags: FlagMoreBody, Stream: 9, Shared: &goldenShared{Slot: 3, Length: 262144}})
-	add("slots_free", AppendSlotsFree(nil, 3, 0, 15), nil, goldenCase{Type: TypeSlotsFree, Slots: []uint32{3, 0, 15}})
+	add("slots_free", AppendSlots(nil, TypeSlotsFree, 3, 0, 15), nil, goldenCase{Type: TypeSlotsFree, Slots: []uint32{3, 0, 15}})
+	add("body_shared", AppendShared(nil, TypeBodyShared, 8, false, SharedBody{Slot: 2, Length: 983040}), nil,
+		goldenCase{Type: TypeBodyShared, Stream: 8, Shared: &goldenShared{Slot: 2, Length: 983040}})
+	add("body_slots_free", AppendSlots(nil, TypeBodySlotsFree, 2, 1), nil, goldenCase{Type: TypeBodySlotsFree, Slots: []uint32{2, 1}})
 	add("disconnect", AppendFrame(nil, TypeHTTPDisconnect, 0, 8, nil), nil, goldenCase{Type: TypeHTTPDisconnect, Stream: 8})
 	b, err = AppendControlRequest(nil, 3, OpSettings, map[string]any{"names": []string{"HURRICANE_PORT"}})
 	add("control_settings", b, err, goldenCase{Type: TypeControlRequest, Stream: 3, Control: &goldenControlReq{
@@ -209,9 +213,14 @@ func TestGoldenFrames(t *testing.T) {
 					t.Fatalf("ack = %d, %v", n, err)
 				}
 			case c.want.Shared != nil:
-				b, err := DecodeResponseShared(f.Payload)
+				b, err := DecodeShared(f.Payload)
 				if err != nil || b.Slot != c.want.Shared.Slot || b.Length != c.want.Shared.Length {
 					t.Fatalf("shared body = %+v, %v", b, err)
+				}
+			case c.want.Slots != nil:
+				slots, err := DecodeSlots(f.Payload)
+				if err != nil || !slices.Equal(slots, c.want.Slots) {
+					t.Fatalf("slots = %v, %v", slots, err)
 				}
 			}
 		})

@@ -159,40 +159,54 @@ func AppendBodyAck(dst []byte, stream uint32, n uint32) []byte {
 	return binary.BigEndian.AppendUint32(dst, n)
 }
 
-// SharedBody locates a response body chunk the worker wrote into the shared
-// body region: Length bytes from the start of slot Slot.
+// SharedBody locates a body chunk in the shared body region: Length bytes
+// from the start of slot Slot (a response slot, which the worker fills, or
+// a request slot, which Go fills).
 type SharedBody struct {
 	Slot   uint32
 	Length uint32
 }
 
-// AppendResponseShared appends an http.response.body frame whose bytes are
-// in the shared body region.
-func AppendResponseShared(dst []byte, stream uint32, more bool, b SharedBody) []byte {
+// AppendShared appends a body frame of type t (TypeResponseShared or
+// TypeBodyShared) whose bytes are in the shared body region.
+func AppendShared(dst []byte, t Type, stream uint32, more bool, b SharedBody) []byte {
 	var fl Flags
 	if more {
 		fl = FlagMoreBody
 	}
-	dst = AppendHeader(dst, TypeResponseShared, fl, stream, 8)
+	dst = AppendHeader(dst, t, fl, stream, 8)
 	dst = binary.BigEndian.AppendUint32(dst, b.Slot)
 	return binary.BigEndian.AppendUint32(dst, b.Length)
 }
 
-// DecodeResponseShared decodes a shared response body payload.
-func DecodeResponseShared(p []byte) (SharedBody, error) {
+// DecodeShared decodes a shared body payload.
+func DecodeShared(p []byte) (SharedBody, error) {
 	if len(p) != 8 {
 		return SharedBody{}, ErrMalformed
 	}
 	return SharedBody{Slot: binary.BigEndian.Uint32(p), Length: binary.BigEndian.Uint32(p[4:])}, nil
 }
 
-// AppendSlotsFree appends a frame giving shared body slots back to the worker.
-func AppendSlotsFree(dst []byte, slots ...uint32) []byte {
-	dst = AppendHeader(dst, TypeSlotsFree, 0, 0, 4*len(slots))
+// AppendSlots appends a frame of type t (TypeSlotsFree or
+// TypeBodySlotsFree) giving shared body slots back.
+func AppendSlots(dst []byte, t Type, slots ...uint32) []byte {
+	dst = AppendHeader(dst, t, 0, 0, 4*len(slots))
 	for _, s := range slots {
 		dst = binary.BigEndian.AppendUint32(dst, s)
 	}
 	return dst
+}
+
+// DecodeSlots decodes the slot numbers of a slots-free payload.
+func DecodeSlots(p []byte) ([]uint32, error) {
+	if len(p)%4 != 0 {
+		return nil, ErrMalformed
+	}
+	slots := make([]uint32, len(p)/4)
+	for i := range slots {
+		slots[i] = binary.BigEndian.Uint32(p[4*i:])
+	}
+	return slots, nil
 }
 
 // DecodeBodyAck decodes a body ack payload.

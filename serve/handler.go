@@ -143,33 +143,80 @@ func (s *Server) handle(ctx *fasthttp.RequestCtx) {
 	default:
 		x.bodyDone = true
 	}
-	first, more, err := x.readBody(firstChunk)
-	if err != nil {
-		x.reject(ctx, x.bodyErrorStatus(), "Bad Request")
+	st, status := x.dispatch(&r)
+	if st == nil {
+		x.reject(ctx, status, fasthttp.StatusMessage(status))
 		return
 	}
-	r.Body = first
+	x.st = st
+	x.respond(ctx)
+}
 
-	// A worker that died since it was picked has not seen the request:
-	// try another one.
-	for attempt := 0; ; attempt++ {
-		st, err := s.pool.Open()
-		if err != nil {
-			x.reject(ctx, fasthttp.StatusServiceUnavailable, "Service Unavailable")
-			return
+// dispatch reads the start of the body and sends the request to a worker.
+// It returns the stream, or nil and the status to answer with.
+//
+// A body larger than the first chunk goes into a request slot of the
+// worker's shared body region when one comes free within slotWait: Go reads
+// the client straight into shared memory, the worker copies it out once,
+// and the view finds the body whole instead of asking Go for the rest.
+// The slot is taken before any of the body is read, so requests waiting for
+// one hold no buffer. Without a slot the first chunk goes with the request
+// and the rest through the socket as the app asks for it.
+func (x *exchange) dispatch(r *protocol.Request) (*worker.Stream, int) {
+	var st *worker.Stream
+	if x.remaining > firstChunk {
+		var err error
+		if st, err = x.srv.pool.Open(); err != nil {
+			return nil, fasthttp.StatusServiceUnavailable
 		}
-		if err = st.Send(&r, more); err == nil {
-			x.st = st
-			x.sentChunk()
-			break
-		}
-		st.Close()
-		if attempt == 2 {
-			x.reject(ctx, fasthttp.StatusBadGateway, "Bad Gateway")
-			return
+		if slot, ok := st.TakeBodySlot(slotWait); ok {
+			n, more, err := x.readBodyInto(slot.Buf[:min(len(slot.Buf), x.srv.chunk)])
+			if err != nil {
+				slot.Drop()
+				st.Close()
+				return nil, x.bodyErrorStatus()
+			}
+			if st.SendShared(r, slot, n, more) == nil {
+				return st, 0
+			}
+			// The worker died since it was picked: another one gets the
+			// body inline.
+			st.Close()
+			r.Body = bytes.Clone(slot.Buf[:n])
+			slot.Drop()
+			return x.send(r, more, nil)
 		}
 	}
-	x.respond(ctx)
+	first, more, err := x.readBody(firstChunk)
+	if err != nil {
+		if st != nil {
+			st.Close()
+		}
+		return nil, x.bodyErrorStatus()
+	}
+	r.Body = first
+	return x.send(r, more, st)
+}
+
+// send sends the request to st's worker, or to a new stream's when st is
+// nil. A worker that died since it was picked has not seen the request:
+// another one is tried.
+func (x *exchange) send(r *protocol.Request, more bool, st *worker.Stream) (*worker.Stream, int) {
+	defer x.sentChunk()
+	for range 3 {
+		if st == nil {
+			var err error
+			if st, err = x.srv.pool.Open(); err != nil {
+				return nil, fasthttp.StatusServiceUnavailable
+			}
+		}
+		if st.Send(r, more) == nil {
+			return st, 0
+		}
+		st.Close()
+		st = nil
+	}
+	return nil, fasthttp.StatusBadGateway
 }
 
 // logFile finishes a static or media answer, which
@@ -205,6 +252,12 @@ func (x *exchange) respond(ctx *fasthttp.RequestCtx) {
 		ev := st.Next()
 		switch ev.Kind {
 		case worker.EventRead:
+			if slot, ok := st.TakeBodySlot(0); ok {
+				if !x.sendShared(ctx, slot) {
+					return
+				}
+				continue
+			}
 			chunk, more, err := x.readBody(x.srv.chunk)
 			if err != nil {
 				// The client went away, stalled or sent too much: the app
@@ -230,45 +283,75 @@ func (x *exchange) respond(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-// readBody reads up to n bytes of request body, reporting whether more follows.
+// sendShared answers the app's request for more body with a chunk read
+// into a request slot; false when the exchange is over (answered here).
+func (x *exchange) sendShared(ctx *fasthttp.RequestCtx, slot worker.BodySlot) bool {
+	st := x.st
+	n, more, err := x.readBodyInto(slot.Buf[:min(len(slot.Buf), x.srv.chunk)])
+	if err != nil {
+		slot.Drop()
+		_ = st.Disconnect()
+		if x.tooLarge {
+			st.Close()
+			x.reject(ctx, fasthttp.StatusRequestEntityTooLarge, "Request Entity Too Large")
+			return false
+		}
+		return true
+	}
+	if st.SendShared(nil, slot, n, more) != nil {
+		slot.Drop() // the worker is gone: the stream says so next
+	}
+	return true
+}
+
+// readBody reads up to n bytes of request body into a pooled chunk
+// (x.chunk), reporting whether more follows.
 func (x *exchange) readBody(n int) ([]byte, bool, error) {
 	if x.bodyDone {
 		return nil, false, nil
 	}
-	if x.remaining > 0 && int64(n) > x.remaining {
-		n = int(x.remaining)
-	}
 	x.chunk = chunkPool.Get().(*[]byte)
-	buf := (*x.chunk)[:n]
+	got, more, err := x.readBodyInto((*x.chunk)[:n])
+	return (*x.chunk)[:got], more, err
+}
+
+// readBodyInto fills buf with request body, or as much as is left,
+// reporting how much it read and whether more follows.
+func (x *exchange) readBodyInto(buf []byte) (int, bool, error) {
+	if x.bodyDone {
+		return 0, false, nil
+	}
+	if x.remaining > 0 && int64(len(buf)) > x.remaining {
+		buf = buf[:x.remaining]
+	}
 	_ = x.conn.SetReadDeadline(time.Now().Add(BodyIdleTimeout))
 	got, err := io.ReadFull(x.body, buf)
-	buf = buf[:got]
 	x.sent += int64(got)
 	if max := x.srv.cfg.MaxBodySize; max > 0 && x.sent > max {
 		x.tooLarge = true
 		x.bodyDone = true
-		return nil, false, errBodyTooLarge
+		return 0, false, errBodyTooLarge
 	}
 	switch {
 	case err == nil:
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		x.bodyDone = true
 		if x.remaining > 0 && int64(got) < x.remaining {
-			return buf, false, io.ErrUnexpectedEOF // the client sent less than it declared
+			return got, false, io.ErrUnexpectedEOF // the client sent less than it declared
 		}
-		return buf, false, nil
+		return got, false, nil
 	default:
 		x.bodyDone = true
-		return buf, false, err
+		return got, false, err
 	}
 	if x.remaining > 0 {
 		x.remaining -= int64(got)
 		if x.remaining == 0 {
 			x.bodyDone = true
-			return buf, false, nil
+			return got, false, nil
 		}
 	}
-	return buf, true, nil
+	return got, true, nil
 }
 
 var errBodyTooLarge = errors.New("request body exceeds --max-body-size")

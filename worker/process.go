@@ -143,6 +143,16 @@ func (p *Process) readData(c net.Conn) {
 
 func (p *Process) onDataFrame(f protocol.Frame) {
 	p.progress.Store(nanotime())
+	if f.Type == protocol.TypeBodySlotsFree {
+		slots, err := protocol.DecodeSlots(f.Payload)
+		if err == nil {
+			err = p.region.giveRequests(slots)
+		}
+		if err != nil {
+			p.log.Error("malformed request slots from worker", "error", err)
+		}
+		return
+	}
 	p.streamsMu.Lock()
 	s := p.streams[f.Stream]
 	p.streamsMu.Unlock()
@@ -187,7 +197,7 @@ func (p *Process) onDataFrame(f protocol.Frame) {
 // onSharedBody takes a response body chunk from the shared body region; a
 // chunk for a stream already gone gives its slot straight back.
 func (p *Process) onSharedBody(s *Stream, f protocol.Frame) {
-	b, err := protocol.DecodeResponseShared(f.Payload)
+	b, err := protocol.DecodeShared(f.Payload)
 	var body []byte
 	if err == nil {
 		body, err = p.region.take(b)
@@ -210,7 +220,7 @@ func (p *Process) onSharedBody(s *Stream, f protocol.Frame) {
 func (p *Process) freeSlot(slot uint32) {
 	p.region.give(slot)
 	_ = p.data.append(func(b []byte) ([]byte, error) {
-		return protocol.AppendSlotsFree(b, slot), nil
+		return protocol.AppendSlots(b, protocol.TypeSlotsFree, slot), nil
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/hurricane-run/hurricane/protocol"
 )
@@ -18,9 +19,19 @@ import (
 // once the client's socket has taken its bytes. When every slot is taken
 // the worker sends the body through the socket as before, so a slow client
 // never blocks a response on the region.
+//
+// Request slots follow the response slots, in the other direction: Go reads
+// a large request body chunk from the client straight into a free one and
+// sends a frame naming it (TypeBodyShared). The worker copies the chunk out
+// as it reads the frame, before any view sees it, and gives the slot back
+// (TypeBodySlotsFree). When no request slot comes free in time the chunk
+// goes through the socket.
 const (
 	regionSlots    = 32
 	regionSlotSize = 256 << 10
+
+	requestSlots    = 4
+	requestSlotSize = 1 << 20
 )
 
 // regionFD is the descriptor the worker finds the region's memory file at:
@@ -35,13 +46,18 @@ type bodyRegion struct {
 
 	mu     sync.Mutex
 	used   [regionSlots]bool
-	inUse  int
+	inUse  int  // response slots Go writes from and request slots Go fills
 	closed bool // the worker is gone: unmap once the last slot is back
+
+	requests chan uint32        // free request slots
+	sent     [requestSlots]bool // request slots the worker has not given back
 }
 
-// env tells the worker where the region is: "fd:slots:slot size".
+// env tells the worker where the region is: "fd:slots:slot size:request
+// slots:request slot size", the request slots after the response slots.
 func (r *bodyRegion) env() string {
-	return "HURRICANE_WORKER_BODY_REGION=" + strconv.Itoa(regionFD) + ":" + strconv.Itoa(regionSlots) + ":" + strconv.Itoa(r.slotSize)
+	return "HURRICANE_WORKER_BODY_REGION=" + strconv.Itoa(regionFD) + ":" + strconv.Itoa(regionSlots) + ":" + strconv.Itoa(r.slotSize) +
+		":" + strconv.Itoa(requestSlots) + ":" + strconv.Itoa(requestSlotSize)
 }
 
 // take marks the slot a shared body frame names as in use and returns its
@@ -73,6 +89,74 @@ func (r *bodyRegion) give(slot uint32) {
 		return
 	}
 	r.used[slot] = false
+	r.inUseDoneLocked()
+}
+
+// takeRequest returns a free request slot and its memory, waiting up to
+// wait for one; false when none came free or the worker is gone.
+func (r *bodyRegion) takeRequest(wait time.Duration) (uint32, []byte, bool) {
+	var slot uint32
+	select {
+	case slot = <-r.requests:
+	default:
+		if wait <= 0 {
+			return 0, nil, false
+		}
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case slot = <-r.requests:
+		case <-t.C:
+			return 0, nil, false
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		r.requests <- slot
+		return 0, nil, false
+	}
+	r.inUse++
+	start := regionSlots*r.slotSize + int(slot)*requestSlotSize
+	return slot, r.mem[start : start+requestSlotSize : start+requestSlotSize], true
+}
+
+// sendRequest hands a filled request slot to the worker: called as the
+// frame naming it is queued, before the worker can give it back.
+func (r *bodyRegion) sendRequest(slot uint32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sent[slot] = true
+	r.inUseDoneLocked()
+}
+
+// dropRequest gives back a request slot Go took but did not send.
+func (r *bodyRegion) dropRequest(slot uint32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.requests <- slot
+	r.inUseDoneLocked()
+}
+
+// giveRequests takes back the request slots of a TypeBodySlotsFree frame.
+// A slot the worker does not hold is a worker bug.
+func (r *bodyRegion) giveRequests(slots []uint32) error {
+	if r == nil {
+		return fmt.Errorf("request slots given back without a shared body region")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, slot := range slots {
+		if slot >= requestSlots || !r.sent[slot] {
+			return fmt.Errorf("request slot %d given back but not sent", slot)
+		}
+		r.sent[slot] = false
+		r.requests <- slot
+	}
+	return nil
+}
+
+func (r *bodyRegion) inUseDoneLocked() {
 	r.inUse--
 	if r.closed && r.inUse == 0 {
 		r.unmapLocked()

@@ -13,17 +13,21 @@ func newBodyRegion() (*bodyRegion, error) {
 		return nil, err
 	}
 	f := os.NewFile(uintptr(fd), "hurricane-bodies")
-	size := regionSlots * regionSlotSize
+	size := regionSlots*regionSlotSize + requestSlots*requestSlotSize
 	if err := f.Truncate(int64(size)); err != nil {
 		f.Close()
 		return nil, err
 	}
-	mem, err := unix.Mmap(fd, 0, size, unix.PROT_READ, unix.MAP_SHARED)
+	mem, err := unix.Mmap(fd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
-	return &bodyRegion{file: f, mem: mem, slotSize: regionSlotSize}, nil
+	r := &bodyRegion{file: f, mem: mem, slotSize: regionSlotSize, requests: make(chan uint32, requestSlots)}
+	for slot := range uint32(requestSlots) {
+		r.requests <- slot
+	}
+	return r, nil
 }
 
 func (r *bodyRegion) unmapLocked() {

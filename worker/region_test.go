@@ -2,6 +2,7 @@ package worker
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"runtime"
 	"sync"
@@ -171,4 +172,168 @@ func getPattern(pl *Pool, target string, n, size int, hold bool) (int, error) {
 		}
 	}
 	return shared, nil
+}
+
+func TestRequestSlotsGoAroundOnce(t *testing.T) {
+	r, err := newBodyRegion()
+	if err != nil {
+		if runtime.GOOS != "linux" {
+			t.Skip("no shared body region on", runtime.GOOS)
+		}
+		t.Fatal(err)
+	}
+	r.closeFile()
+	defer r.close()
+	taken := map[uint32]bool{}
+	for range requestSlots {
+		slot, buf, ok := r.takeRequest(0)
+		if !ok || taken[slot] || len(buf) != requestSlotSize {
+			t.Fatalf("take: slot %d ok %v len %d (taken %v)", slot, ok, len(buf), taken)
+		}
+		taken[slot] = true
+	}
+	if _, _, ok := r.takeRequest(10 * time.Millisecond); ok {
+		t.Fatal("a request slot was taken while all were in use")
+	}
+	if err := r.giveRequests([]uint32{0}); err == nil {
+		t.Error("a slot Go still fills was given back by the worker")
+	}
+	r.sendRequest(0)
+	r.dropRequest(1)
+	if err := r.giveRequests([]uint32{0}); err != nil {
+		t.Errorf("giving back a sent slot: %v", err)
+	}
+	if err := r.giveRequests([]uint32{0}); err == nil {
+		t.Error("a slot was given back twice")
+	}
+	if err := r.giveRequests([]uint32{requestSlots}); err == nil {
+		t.Error("a slot past the request slots was given back")
+	}
+	back := map[uint32]bool{}
+	for range 2 {
+		slot, _, ok := r.takeRequest(0)
+		if !ok {
+			t.Fatal("slots 0 and 1 did not come back")
+		}
+		back[slot] = true
+	}
+	if !back[0] || !back[1] {
+		t.Fatalf("came back: %v, want slots 0 and 1", back)
+	}
+	var none *bodyRegion
+	if err := none.giveRequests([]uint32{0}); err == nil {
+		t.Error("request slots were given back without a region")
+	}
+}
+
+func TestRequestSlotsKeepTheRegionMappedWhileGoFillsThem(t *testing.T) {
+	r, err := newBodyRegion()
+	if err != nil {
+		t.Skip(err)
+	}
+	r.closeFile()
+	filling, buf, ok := r.takeRequest(0)
+	sent, _, ok2 := r.takeRequest(0)
+	if !ok || !ok2 {
+		t.Fatal("no request slots")
+	}
+	r.sendRequest(sent)
+	r.close() // the worker exited with one slot sent and one being filled
+	buf[len(buf)-1] = 1
+	if r.mem == nil {
+		t.Fatal("unmapped while a request slot was being filled")
+	}
+	if _, _, ok := r.takeRequest(0); ok {
+		t.Error("a request slot was taken after the worker exited")
+	}
+	r.dropRequest(filling)
+	if r.mem != nil {
+		t.Fatal("still mapped after the worker exited and the last slot came back")
+	}
+}
+
+// Request bodies, sync and async, cross through request slots while more
+// requests compete for them than there are slots; one in three continues
+// through the socket after its slot. Every byte must reach the view, and
+// every slot must come back.
+func TestRequestBodiesThroughTheSharedRegion(t *testing.T) {
+	pl := testPool(t, Serving{Processes: 1, Threads: 4})
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := range 8 {
+		wg.Go(func() {
+			path := "/digest"
+			if g%2 == 1 {
+				path = "/adigest"
+			}
+			for i := range 3 {
+				size := 100_000 + g*70_000 + i*30_000
+				rest := 0
+				if (g+i)%3 == 0 {
+					rest = 150_000
+				}
+				if err := postThroughSlot(pl, path, size, rest); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	r := pl.slots[0].region
+	deadline := time.Now().Add(5 * time.Second)
+	for len(r.requests) != requestSlots {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d request slots back after every response", len(r.requests), requestSlots)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// postThroughSlot posts size bytes read into a request slot, then rest
+// bytes through the socket when the view asks for them, and checks the
+// digest the view answers.
+func postThroughSlot(pl *Pool, path string, size, rest int) error {
+	body := make([]byte, size+rest)
+	for i := range body {
+		body[i] = byte(i * 7 / 3)
+	}
+	st, err := pl.Open()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	slot, ok := st.TakeBodySlot(5 * time.Second)
+	if !ok {
+		return fmt.Errorf("%s: no request slot came free", path)
+	}
+	copy(slot.Buf, body[:size])
+	req := &protocol.Request{HTTPVersion: protocol.HTTP11, Method: []byte("POST"), Path: []byte(path), RawPath: []byte(path),
+		Headers: []protocol.Header{{Name: []byte("content-length"), Value: []byte(fmt.Sprint(len(body)))}}}
+	if err := st.SendShared(req, slot, size, rest > 0); err != nil {
+		slot.Drop()
+		return err
+	}
+	for {
+		ev := st.Next()
+		switch ev.Kind {
+		case EventRead:
+			if err := st.SendBody(body[size:], false); err != nil {
+				return err
+			}
+			continue
+		case EventStart:
+			want := fmt.Sprintf("%d|%x", len(body), sha256.Sum256(body))
+			if ev.Status != 200 || string(ev.Body) != want {
+				return fmt.Errorf("%s (%d + %d bytes): %d %q, want %q", path, size, rest, ev.Status, ev.Body, want)
+			}
+			return nil
+		default:
+			return fmt.Errorf("%s: event %v", path, ev.Kind)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package worker
 import (
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/hurricane-run/hurricane/protocol"
 )
@@ -123,6 +124,55 @@ func (s *Stream) SendBody(p []byte, more bool) error {
 	}
 	return s.proc.data.append(func(b []byte) ([]byte, error) {
 		return protocol.AppendFrame(b, protocol.TypeHTTPBody, fl, s.id, p), nil
+	})
+}
+
+// BodySlot is a request slot of the stream's worker's shared body region,
+// which a request body chunk is read into and sent from without a copy.
+type BodySlot struct {
+	region *bodyRegion
+	slot   uint32
+	// Buf is the slot's memory: the chunk is Buf[:n] for the n given to
+	// Stream.SendShared.
+	Buf []byte
+}
+
+// TakeBodySlot returns a free request slot of the stream's worker, waiting
+// up to wait for one; false when its worker has no region or none came free.
+func (s *Stream) TakeBodySlot(wait time.Duration) (BodySlot, bool) {
+	r := s.proc.region
+	if r == nil {
+		return BodySlot{}, false
+	}
+	slot, buf, ok := r.takeRequest(wait)
+	return BodySlot{region: r, slot: slot, Buf: buf}, ok
+}
+
+// Drop gives back a slot that was not sent. Its memory is not to be used
+// after.
+func (b BodySlot) Drop() {
+	b.region.dropRequest(b.slot)
+}
+
+// SendShared sends the first n bytes of slot b as a request body chunk;
+// with r, the request (which then has no body of its own) goes first. Once
+// sent, the slot is the worker's; if sending fails it is still the
+// caller's to Drop.
+func (s *Stream) SendShared(r *protocol.Request, b BodySlot, n int, more bool) error {
+	if b.region != s.proc.region {
+		return errors.New("request slot of another worker")
+	}
+	return s.proc.data.append(func(dst []byte) ([]byte, error) {
+		if r != nil {
+			var err error
+			if dst, err = protocol.AppendRequest(dst, s.id, true, r); err != nil {
+				return nil, err
+			}
+		}
+		// Marked sent before the sender can write it, so the worker cannot
+		// give the slot back first.
+		b.region.sendRequest(b.slot)
+		return protocol.AppendShared(dst, protocol.TypeBodyShared, s.id, more, protocol.SharedBody{Slot: b.slot, Length: uint32(n)}), nil
 	})
 }
 

@@ -297,18 +297,23 @@ def test_uploads_on_every_thread_still_get_their_bodies(django_setup):
 SLOT = 64 << 10  # the slot size of the test regions
 
 
+REQUEST_SLOT = 256 << 10  # the request slot size of the test regions
+
+
 @contextlib.contextmanager
-def region_lane(slots, threads=4):
-    """A data lane with a shared body region of slots slots as Go makes one,
-    and Go's view of the region's memory."""
+def region_lane(slots, threads=4, request_slots=0, async_app=None):
+    """A data lane with a shared body region of slots slots (and
+    request_slots request slots after them) as Go makes one, and Go's view
+    of the region's memory."""
+    size = slots * SLOT + request_slots * REQUEST_SLOT
     fd = os.memfd_create("test-bodies")
     try:
-        os.ftruncate(fd, slots * SLOT)
-        go_view = mmap.mmap(fd, slots * SLOT)
-        region = BodyRegion(os.dup(fd), slots, SLOT)
+        os.ftruncate(fd, size)
+        go_view = mmap.mmap(fd, size)
+        region = BodyRegion(os.dup(fd), slots, SLOT, request_slots, REQUEST_SLOT)
     finally:
         os.close(fd)
-    g = Go(threads=threads, region=region)
+    g = Go(threads=threads, region=region, async_app=async_app)
     try:
         yield g, go_view
     finally:
@@ -407,6 +412,56 @@ def test_a_chunk_larger_than_the_region_takes_the_socket(django_setup):
         _start, body, end = g.frames(3)
         assert (body[0], body[3]) == (protocol.RESPONSE_BODY, b"\0" * 204800)
         assert (end[0], end[3]) == (protocol.RESPONSE_BODY, b"")
+
+
+def body_shared(sid, slot, n, more):
+    """A BODY_SHARED frame, as Go sends one."""
+    return protocol.HEADER.pack(8, protocol.BODY_SHARED, protocol.MORE_BODY if more else 0, sid) + slot.to_bytes(4, "big") + n.to_bytes(4, "big")
+
+
+@pytest.mark.parametrize("split", [False, True], ids=["one slot", "two slots"])
+@pytest.mark.parametrize("path", [b"/digest", b"/adigest"])
+def test_request_bodies_in_request_slots_reach_the_view_and_free_their_slots(django_setup, path, split):
+    """Go reads a large body into request slots: the view gets it whole, and
+    every slot goes back as soon as the lane has read the frame naming it,
+    before the view is done."""
+    from hurricane.worker import asgi
+
+    body = os.urandom(REQUEST_SLOT + 50000 if split else 200000)
+    head = body[:REQUEST_SLOT]
+    want = b"%d|%s" % (len(body), hashlib.sha256(body).hexdigest().encode())
+    start = 2 * SLOT  # the request slots follow the response slots
+    with region_lane(2, request_slots=2, async_app=asgi.AsyncApp(1000)) as (g, go_view):
+        go_view[start + REQUEST_SLOT:start + REQUEST_SLOT + len(head)] = head
+        g.send(request(1, path, headers=[(b"content-length", b"%d" % len(body))], more=True) + body_shared(1, 1, len(head), split))
+
+        def collect(*types):
+            got = {}
+            while not all(t in got for t in types):
+                for ftype, flags, sid, payload in g.frames(1):
+                    assert ftype not in got and sid in (0, 1), (ftype, sid)
+                    got[ftype] = payload if ftype != protocol.RESPONSE_START else (payload, flags)
+            return got
+
+        if split:
+            got = collect(protocol.BODY_SLOTS_FREE, protocol.BODY_READ)
+            assert protocol.decode_slots(got[protocol.BODY_SLOTS_FREE]) == (1,)
+            go_view[start:start + len(body) - len(head)] = body[len(head):]
+            g.send(body_shared(1, 0, len(body) - len(head), False))
+        got = collect(protocol.BODY_SLOTS_FREE, protocol.RESPONSE_START)
+        assert protocol.decode_slots(got[protocol.BODY_SLOTS_FREE]) == ((0,) if split else (1,))
+        assert protocol.BODY_READ not in got
+        payload, flags = got[protocol.RESPONSE_START]
+        assert protocol.decode_response_start(payload, flags)[2] == want
+
+
+def test_a_request_slot_outside_the_region_is_a_protocol_error(django_setup):
+    with region_lane(2, request_slots=2) as (g, _):
+        lane = g.lane
+        with pytest.raises(protocol.ProtocolError):
+            lane._dispatch(protocol.BODY_SHARED, 0, 1, (2).to_bytes(4, "big") + (10).to_bytes(4, "big"))
+        with pytest.raises(protocol.ProtocolError):
+            lane._dispatch(protocol.BODY_SHARED, 0, 1, (0).to_bytes(4, "big") + (REQUEST_SLOT + 1).to_bytes(4, "big"))
 
 
 def _view_thread(view):

@@ -72,6 +72,19 @@ def test_response_body_encodes_like_go():
     assert protocol.response_body(want["stream"], want["body"].encode(), True) == data
 
 
+def test_shared_body_payloads_decode_like_go():
+    for name in ("body_shared", "response_shared"):
+        data, want = load(name)
+        _, _, _, payload = only_frame(data)
+        assert protocol.decode_shared(payload) == (want["shared"]["slot"], want["shared"]["length"])
+
+
+def test_body_slots_free_encodes_like_go():
+    data, want = load("body_slots_free")
+    assert protocol.body_slots_free(want["slots"]) == data
+    assert protocol.decode_slots(only_frame(data)[3]) == tuple(want["slots"])
+
+
 def test_body_ack_payload():
     data, want = load("body_ack")
     _, _, _, payload = only_frame(data)

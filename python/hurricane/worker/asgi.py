@@ -191,7 +191,8 @@ class AsyncApp:
             if first[0]:
                 first[0] = False
                 ask()
-                return {"type": "http.request", "body": st.req.body, "more_body": st.more}
+                # A body in a request slot may have come already.
+                return {"type": "http.request", "body": st.req.body, "more_body": st.more or bool(st.chunks)}
             while True:
                 if st.chunks:
                     body = st.chunks.popleft()

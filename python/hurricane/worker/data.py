@@ -432,6 +432,7 @@ class DataLane(Lane):
         self.sync_app = sync_app
         self.async_app = async_app
         self.streams = {}
+        self.copied = []  # request slots copied out, to give back after the read
 
     def stats(self):
         app = self.async_app
@@ -465,6 +466,12 @@ class DataLane(Lane):
             with self.mu:
                 self.region.give_locked(payload)
             return
+        if ftype == protocol.BODY_SHARED:
+            if self.region is None:
+                raise protocol.ProtocolError("request slot without a shared body region")
+            slot, payload = self.region.request_body(payload)
+            self.copied.append(slot)
+            ftype = protocol.HTTP_BODY
         st = self.streams.get(sid)
         if st is None:
             return  # the exchange already ended; late acks and disconnects are harmless
@@ -482,6 +489,15 @@ class DataLane(Lane):
                 st.on_disconnect()
             else:
                 log.warn("unexpected frame on the data lane", type=ftype)
+
+    def _read_frames(self):
+        alive = super()._read_frames()
+        if self.copied:
+            # One frame per read gives back every request slot it copied:
+            # Go may be waiting for one to read the next upload into.
+            self.send_now(protocol.body_slots_free(self.copied))
+            self.copied.clear()
+        return alive
 
     def on_close_locked(self):
         for st in list(self.streams.values()):

@@ -18,6 +18,8 @@ HTTP_REQUEST = 0x10
 HTTP_BODY = 0x11
 HTTP_DISCONNECT = 0x12
 BODY_READ = 0x13
+BODY_SHARED = 0x14  # Go → worker: http.request body in a request slot of the shared body region
+BODY_SLOTS_FREE = 0x15  # worker → Go: request slots copied out, free again
 RESPONSE_START = 0x20
 RESPONSE_BODY = 0x21
 BODY_ACK = 0x22
@@ -261,9 +263,22 @@ def response_shared(stream, slot, n, more_body):
     return _SHARED.pack(8, RESPONSE_SHARED, MORE_BODY if more_body else 0, stream, slot, n)
 
 
+def decode_shared(payload):
+    """(slot, length) of a shared body payload (BODY_SHARED, RESPONSE_SHARED)."""
+    return _SLOT_LENGTH.unpack(payload)
+
+
+_SLOT_LENGTH = struct.Struct(">II")
+
+
 def decode_slots(payload):
-    """The slot numbers of a SLOTS_FREE payload."""
+    """The slot numbers of a SLOTS_FREE or BODY_SLOTS_FREE payload."""
     return struct.unpack(">%dI" % (len(payload) // 4), payload)
+
+
+def body_slots_free(slots):
+    """A BODY_SLOTS_FREE frame giving request slots back to Go."""
+    return HEADER.pack(4 * len(slots), BODY_SLOTS_FREE, 0, 0) + struct.pack(">%dI" % len(slots), *slots)
 
 
 def response_body_header(stream, n, more_body):

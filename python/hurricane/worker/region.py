@@ -1,5 +1,10 @@
 """The shared body region: memory Go and this worker both map.
 
+Large request body chunks come the other way through request slots after
+the response slots: Go reads the client straight into one and sends a
+BODY_SHARED frame naming it; the lane's reader copies the chunk out as it
+reads the frame and gives the slot back (BODY_SLOTS_FREE).
+
 A large response body chunk is copied into free slots of the region and
 crosses the socket as small frames naming them (protocol.RESPONSE_SHARED),
 instead of as a megabyte the view's thread must push through the socket,
@@ -19,24 +24,35 @@ from . import protocol
 
 
 class BodyRegion:
-    def __init__(self, fd, slots, slot_size):
+    def __init__(self, fd, slots, slot_size, request_slots=0, request_slot_size=0):
         try:
-            self.mem = mmap.mmap(fd, slots * slot_size)
+            self.mem = mmap.mmap(fd, slots * slot_size + request_slots * request_slot_size)
         finally:
             os.close(fd)
         self.slot_size = slot_size
         self.capacity = slots * slot_size
+        self.request_slots = request_slots
+        self.request_slot_size = request_slot_size
         self.mu = threading.Lock()
         self.free = list(range(slots))
         self.waiters = []  # _SlotWait of the view threads waiting for slots
 
     @classmethod
     def from_config(cls, value):
-        """The region Go described as "fd:slots:slot size", or None."""
+        """The region Go described as "fd:slots:slot size:request
+        slots:request slot size", or None."""
         if not value:
             return None
-        fd, slots, slot_size = (int(v) for v in value.split(":"))
-        return cls(fd, slots, slot_size)
+        return cls(*(int(v) for v in value.split(":")))
+
+    def request_body(self, payload):
+        """(slot, bytes) of a BODY_SHARED payload: the chunk Go read into a
+        request slot, copied out so the slot can go back at once."""
+        slot, n = protocol.decode_shared(payload)
+        if slot >= self.request_slots or n > self.request_slot_size:
+            raise protocol.ProtocolError("request slot %d length %d outside the region" % (slot, n))
+        start = self.capacity + slot * self.request_slot_size
+        return slot, self.mem[start:start + n]
 
     def slots_for(self, n):
         """How many slots n bytes take."""

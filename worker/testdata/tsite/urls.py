@@ -1,4 +1,5 @@
 import asyncio
+import hashlib
 import time
 
 from django.http import HttpResponse, StreamingHttpResponse
@@ -57,6 +58,16 @@ def body(request):
     return HttpResponse(str(len(request.read())))
 
 
+def digest(request):
+    body = request.read()
+    return HttpResponse("%d|%s" % (len(body), hashlib.sha256(body).hexdigest()))
+
+
+async def adigest(request):
+    body = request.body
+    return HttpResponse("%d|%s" % (len(body), hashlib.sha256(body).hexdigest()))
+
+
 urlpatterns = [
     path("hello", hello),
     path("ahello", ahello),
@@ -66,4 +77,6 @@ urlpatterns = [
     path("pattern", pattern),
     path("apattern", apattern),
     path("body", body),
+    path("digest", digest),
+    path("adigest", adigest),
 ]
