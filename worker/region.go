@@ -30,7 +30,7 @@ const (
 	regionSlots    = 32
 	regionSlotSize = 256 << 10
 
-	requestSlots    = 4
+	requestSlots    = 2
 	requestSlotSize = 1 << 20
 )
 
