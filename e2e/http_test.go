@@ -108,6 +108,36 @@ func TestRequestBodies(t *testing.T) {
 	}
 }
 
+// A body that trickles in holds a request slot of the shared region only
+// for a while: what came by then reaches the view as one chunk, the rest
+// as the view asks, and the view gets every byte. The sleeps are the
+// client's, not synchronisation: they are what makes it slow.
+func TestSlowUploadKeepsEveryByte(t *testing.T) {
+	s := sharedServer(t)
+	const n = 1_000_000
+	body := payload()[:n]
+	for _, path := range []string{"/echo", "/aecho"} {
+		t.Run(path, func(t *testing.T) {
+			conn := dialRaw(t, s)
+			conn.send(t, fmt.Sprintf("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", path, n))
+			for i := range 30 { // 300 kB over 600 ms: longer than Go holds a slot for a slow body
+				conn.send(t, string(body[i*10_000:(i+1)*10_000]))
+				time.Sleep(20 * time.Millisecond)
+			}
+			conn.send(t, string(body[300_000:]))
+			e := decodeEcho(t, conn.read(t, http.MethodPost))
+			if e.BodyLen != n || e.BodySHA256 != sha(body) {
+				t.Errorf("app got %d bytes sha256 %s, want %d bytes sha256 %s", e.BodyLen, e.BodySHA256, n, sha(body))
+			}
+			// The connection stays usable.
+			conn.send(t, rawGet("/hello", "127.0.0.1"))
+			if r := conn.read(t, http.MethodGet); string(r.body) != "Hello world!" {
+				t.Errorf("next request on the connection: %d %q", r.resp.StatusCode, clip(r.body))
+			}
+		})
+	}
+}
+
 func TestChunkedUpload(t *testing.T) {
 	s := sharedServer(t)
 	c := newClient()

@@ -170,7 +170,7 @@ func (x *exchange) dispatch(r *protocol.Request) (*worker.Stream, int) {
 			return nil, fasthttp.StatusServiceUnavailable
 		}
 		if slot, ok := st.TakeBodySlot(slotWait); ok {
-			n, more, err := x.readBodyInto(slot.Buf[:min(len(slot.Buf), x.srv.chunk)])
+			n, more, err := x.fillSlot(slot)
 			if err != nil {
 				slot.Drop()
 				st.Close()
@@ -189,6 +189,7 @@ func (x *exchange) dispatch(r *protocol.Request) (*worker.Stream, int) {
 	}
 	first, more, err := x.readBody(firstChunk)
 	if err != nil {
+		x.sentChunk()
 		if st != nil {
 			st.Close()
 		}
@@ -252,14 +253,7 @@ func (x *exchange) respond(ctx *fasthttp.RequestCtx) {
 		ev := st.Next()
 		switch ev.Kind {
 		case worker.EventRead:
-			if slot, ok := st.TakeBodySlot(0); ok {
-				if !x.sendShared(ctx, slot) {
-					return
-				}
-				continue
-			}
-			chunk, more, err := x.readBody(x.srv.chunk)
-			if err != nil {
+			if err := x.sendChunk(st); err != nil {
 				// The client went away, stalled or sent too much: the app
 				// learns of it as http.disconnect.
 				_ = st.Disconnect()
@@ -268,10 +262,7 @@ func (x *exchange) respond(ctx *fasthttp.RequestCtx) {
 					x.reject(ctx, fasthttp.StatusRequestEntityTooLarge, "Request Entity Too Large")
 					return
 				}
-				continue
 			}
-			_ = st.SendBody(chunk, more)
-			x.sentChunk()
 		case worker.EventStart:
 			x.start(ctx, &ev)
 			return
@@ -283,25 +274,36 @@ func (x *exchange) respond(ctx *fasthttp.RequestCtx) {
 	}
 }
 
-// sendShared answers the app's request for more body with a chunk read
-// into a request slot; false when the exchange is over (answered here).
-func (x *exchange) sendShared(ctx *fasthttp.RequestCtx, slot worker.BodySlot) bool {
-	st := x.st
-	n, more, err := x.readBodyInto(slot.Buf[:min(len(slot.Buf), x.srv.chunk)])
-	if err != nil {
-		slot.Drop()
-		_ = st.Disconnect()
-		if x.tooLarge {
-			st.Close()
-			x.reject(ctx, fasthttp.StatusRequestEntityTooLarge, "Request Entity Too Large")
-			return false
+// sendChunk reads the next request body chunk and sends it to st's
+// worker: through a request slot when the body's length is known and a
+// slot is free at once, else through the socket.
+func (x *exchange) sendChunk(st *worker.Stream) error {
+	if x.remaining > 0 {
+		if slot, ok := st.TakeBodySlot(0); ok {
+			n, more, err := x.fillSlot(slot)
+			if err != nil {
+				slot.Drop()
+				return err
+			}
+			if st.SendShared(nil, slot, n, more) != nil {
+				slot.Drop() // the worker is gone: the stream says so next
+			}
+			return nil
 		}
-		return true
 	}
-	if st.SendShared(nil, slot, n, more) != nil {
-		slot.Drop() // the worker is gone: the stream says so next
+	chunk, more, err := x.readBody(x.srv.chunk)
+	if err == nil {
+		_ = st.SendBody(chunk, more)
 	}
-	return true
+	x.sentChunk()
+	return err
+}
+
+// fillSlot reads the next body chunk into a request slot. A client whose
+// body trickles in holds the slot for about slotFill: what came by then
+// goes as the chunk, and the rest follows as the app asks for it.
+func (x *exchange) fillSlot(slot worker.BodySlot) (int, bool, error) {
+	return x.readBodyInto(slot.Buf[:min(len(slot.Buf), x.srv.chunk)], time.Now().Add(slotFill))
 }
 
 // readBody reads up to n bytes of request body into a pooled chunk
@@ -311,13 +313,14 @@ func (x *exchange) readBody(n int) ([]byte, bool, error) {
 		return nil, false, nil
 	}
 	x.chunk = chunkPool.Get().(*[]byte)
-	got, more, err := x.readBodyInto((*x.chunk)[:n])
+	got, more, err := x.readBodyInto((*x.chunk)[:n], time.Time{})
 	return (*x.chunk)[:got], more, err
 }
 
 // readBodyInto fills buf with request body, or as much as is left,
-// reporting how much it read and whether more follows.
-func (x *exchange) readBodyInto(buf []byte) (int, bool, error) {
+// reporting how much it read and whether more follows. After stop (when
+// not zero) it returns what it has read instead of waiting for more.
+func (x *exchange) readBodyInto(buf []byte, stop time.Time) (int, bool, error) {
 	if x.bodyDone {
 		return 0, false, nil
 	}
@@ -325,7 +328,19 @@ func (x *exchange) readBodyInto(buf []byte) (int, bool, error) {
 		buf = buf[:x.remaining]
 	}
 	_ = x.conn.SetReadDeadline(time.Now().Add(BodyIdleTimeout))
-	got, err := io.ReadFull(x.body, buf)
+	got := 0
+	var err error
+	for got < len(buf) && err == nil {
+		if got > 0 && !stop.IsZero() && time.Now().After(stop) {
+			break
+		}
+		var n int
+		n, err = x.body.Read(buf[got:])
+		got += n
+	}
+	if err == io.EOF && got == len(buf) && got > 0 {
+		err = nil // the body ended exactly here: the accounting below says so
+	}
 	x.sent += int64(got)
 	if max := x.srv.cfg.MaxBodySize; max > 0 && x.sent > max {
 		x.tooLarge = true

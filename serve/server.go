@@ -47,6 +47,10 @@ const (
 	// fell back to the socket: 1 MiB uploads ran at 560-575 req/s instead
 	// of 645-670 (two interleaved pairs).
 	slotWait = time.Second
+	// slotFill bounds how long a body that trickles in holds a request slot
+	// (a client that pauses holds it until it sends again, at most
+	// BodyIdleTimeout).
+	slotFill = 100 * time.Millisecond
 	// writeBufferSize is each connection's response buffer, held for the
 	// connection's life: it gathers headers and small bodies, while large
 	// bodies go to the socket past it. 4 KiB instead of 64 KiB keeps 60 KiB

@@ -226,6 +226,9 @@ func (p *Process) freeSlot(slot uint32) {
 
 func (p *Process) failStreams() {
 	p.dead.Store(true)
+	if p.region != nil {
+		p.region.abandon()
+	}
 	p.streamsMu.Lock()
 	streams := p.streams
 	p.streams = map[uint32]*Stream{}

@@ -51,6 +51,8 @@ type bodyRegion struct {
 
 	requests chan uint32        // free request slots
 	sent     [requestSlots]bool // request slots the worker has not given back
+	gone     chan struct{}      // closed once the worker's lane is gone
+	goneOnce sync.Once
 }
 
 // env tells the worker where the region is: "fd:slots:slot size:request
@@ -98,6 +100,8 @@ func (r *bodyRegion) takeRequest(wait time.Duration) (uint32, []byte, bool) {
 	var slot uint32
 	select {
 	case slot = <-r.requests:
+	case <-r.gone:
+		return 0, nil, false
 	default:
 		if wait <= 0 {
 			return 0, nil, false
@@ -106,6 +110,8 @@ func (r *bodyRegion) takeRequest(wait time.Duration) (uint32, []byte, bool) {
 		defer t.Stop()
 		select {
 		case slot = <-r.requests:
+		case <-r.gone:
+			return 0, nil, false
 		case <-t.C:
 			return 0, nil, false
 		}
@@ -163,9 +169,16 @@ func (r *bodyRegion) inUseDoneLocked() {
 	}
 }
 
+// abandon is called once the worker's lane is gone: requests waiting for a
+// request slot stop waiting, since slots it holds will not come back.
+func (r *bodyRegion) abandon() {
+	r.goneOnce.Do(func() { close(r.gone) })
+}
+
 // close is called once the worker has exited: the memory goes away when no
 // response is still being written from it.
 func (r *bodyRegion) close() {
+	r.abandon()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.closeFile()

@@ -23,7 +23,7 @@ func newBodyRegion() (*bodyRegion, error) {
 		f.Close()
 		return nil, err
 	}
-	r := &bodyRegion{file: f, mem: mem, slotSize: regionSlotSize, requests: make(chan uint32, requestSlots)}
+	r := &bodyRegion{file: f, mem: mem, slotSize: regionSlotSize, requests: make(chan uint32, requestSlots), gone: make(chan struct{})}
 	for slot := range uint32(requestSlots) {
 		r.requests <- slot
 	}

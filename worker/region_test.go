@@ -224,6 +224,17 @@ func TestRequestSlotsGoAroundOnce(t *testing.T) {
 	if err := none.giveRequests([]uint32{0}); err == nil {
 		t.Error("request slots were given back without a region")
 	}
+	// Once the worker's lane is gone, a request waiting for a slot stops
+	// waiting: the slots the worker holds will not come back.
+	waited := make(chan bool)
+	go func() {
+		_, _, ok := r.takeRequest(time.Minute)
+		waited <- ok
+	}()
+	r.abandon()
+	if <-waited {
+		t.Error("a request slot was taken from a region whose worker is gone")
+	}
 }
 
 func TestRequestSlotsKeepTheRegionMappedWhileGoFillsThem(t *testing.T) {

@@ -432,7 +432,7 @@ class DataLane(Lane):
         self.sync_app = sync_app
         self.async_app = async_app
         self.streams = {}
-        self.copied = []  # request slots copied out, to give back after the read
+        self.copied = False  # a request slot was copied out during this read
 
     def stats(self):
         app = self.async_app
@@ -470,7 +470,11 @@ class DataLane(Lane):
             if self.region is None:
                 raise protocol.ProtocolError("request slot without a shared body region")
             slot, payload = self.region.request_body(payload)
-            self.copied.append(slot)
+            # Queued before the view can see the chunk, so the slot is
+            # back in Go before the view's next BODY_READ, which Go would
+            # otherwise answer through the socket for want of a free slot.
+            self.defer(protocol.body_slots_free((slot,)))
+            self.copied = True
             ftype = protocol.HTTP_BODY
         st = self.streams.get(sid)
         if st is None:
@@ -493,10 +497,9 @@ class DataLane(Lane):
     def _read_frames(self):
         alive = super()._read_frames()
         if self.copied:
-            # One frame per read gives back every request slot it copied:
-            # Go may be waiting for one to read the next upload into.
-            self.send_now(protocol.body_slots_free(self.copied))
-            self.copied.clear()
+            # Go may be waiting for a slot to read the next upload into.
+            self.copied = False
+            self.flush()
         return alive
 
     def on_close_locked(self):
