@@ -327,13 +327,16 @@ func (x *exchange) readBodyInto(buf []byte, stop time.Time) (int, bool, error) {
 	if x.remaining > 0 && int64(len(buf)) > x.remaining {
 		buf = buf[:x.remaining]
 	}
-	_ = x.conn.SetReadDeadline(time.Now().Add(BodyIdleTimeout))
 	got := 0
 	var err error
 	for got < len(buf) && err == nil {
-		if got > 0 && !stop.IsZero() && time.Now().After(stop) {
+		now := time.Now()
+		if got > 0 && !stop.IsZero() && now.After(stop) {
 			break
 		}
+		// An idle timeout: a slow client that keeps sending is not cut off
+		// however long its chunk takes.
+		_ = x.conn.SetReadDeadline(now.Add(BodyIdleTimeout))
 		var n int
 		n, err = x.body.Read(buf[got:])
 		got += n
