@@ -12,7 +12,10 @@ import (
 	"github.com/hurricane-run/hurricane/protocol"
 )
 
-func TestBodyRegionRefusesWhatAWorkerBugWouldSend(t *testing.T) {
+// testRegion is a shared body region as a worker's would be once the worker
+// has inherited its file; the test closes it.
+func testRegion(t *testing.T) *bodyRegion {
+	t.Helper()
 	r, err := newBodyRegion()
 	if err != nil {
 		if runtime.GOOS != "linux" {
@@ -21,6 +24,11 @@ func TestBodyRegionRefusesWhatAWorkerBugWouldSend(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.closeFile()
+	return r
+}
+
+func TestBodyRegionRefusesWhatAWorkerBugWouldSend(t *testing.T) {
+	r := testRegion(t)
 	defer r.close()
 	if _, err := r.take(protocol.SharedBody{Slot: regionSlots, Length: 1}); err == nil {
 		t.Error("a slot past the region was taken")
@@ -47,11 +55,7 @@ func TestBodyRegionRefusesWhatAWorkerBugWouldSend(t *testing.T) {
 }
 
 func TestBodyRegionIsUnmappedOnceTheLastSlotIsBack(t *testing.T) {
-	r, err := newBodyRegion()
-	if err != nil {
-		t.Skip(err)
-	}
-	r.closeFile()
+	r := testRegion(t)
 	if _, err := r.take(protocol.SharedBody{Slot: 1, Length: 10}); err != nil {
 		t.Fatal(err)
 	}
@@ -175,14 +179,7 @@ func getPattern(pl *Pool, target string, n, size int, hold bool) (int, error) {
 }
 
 func TestRequestSlotsGoAroundOnce(t *testing.T) {
-	r, err := newBodyRegion()
-	if err != nil {
-		if runtime.GOOS != "linux" {
-			t.Skip("no shared body region on", runtime.GOOS)
-		}
-		t.Fatal(err)
-	}
-	r.closeFile()
+	r := testRegion(t)
 	defer r.close()
 	taken := map[uint32]bool{}
 	for range requestSlots {
@@ -238,11 +235,7 @@ func TestRequestSlotsGoAroundOnce(t *testing.T) {
 }
 
 func TestRequestSlotsKeepTheRegionMappedWhileGoFillsThem(t *testing.T) {
-	r, err := newBodyRegion()
-	if err != nil {
-		t.Skip(err)
-	}
-	r.closeFile()
+	r := testRegion(t)
 	filling, buf, ok := r.takeRequest(0)
 	sent, _, ok2 := r.takeRequest(0)
 	if !ok || !ok2 {
