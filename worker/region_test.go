@@ -75,35 +75,26 @@ func TestBodyRegionIsUnmappedOnceTheLastSlotIsBack(t *testing.T) {
 func TestLargeBodiesThroughTheSharedRegion(t *testing.T) {
 	pl := testPool(t, Serving{Processes: 1, Threads: 4})
 	const n, kb = 6, 300 // 300 KiB chunks take two slots each
-	var wg sync.WaitGroup
-	errs := make(chan error, 64)
-	for g := range 8 {
-		wg.Go(func() {
-			// A sync view waits for slots, so each of its chunks comes
-			// through the region (two slots each); the event loop never
-			// waits and sends through the socket when slots are short.
-			path, wantShared := "/pattern", 2*n
-			if g%2 == 1 {
-				path, wantShared = "/apattern", -1
+	inParallel(t, 8, func(g int) error {
+		// A sync view waits for slots, so each of its chunks comes
+		// through the region (two slots each); the event loop never
+		// waits and sends through the socket when slots are short.
+		path, wantShared := "/pattern", 2*n
+		if g%2 == 1 {
+			path, wantShared = "/apattern", -1
+		}
+		for range 3 {
+			target := fmt.Sprintf("%s?n=%d&kb=%d", path, n, kb)
+			shared, err := getPattern(pl, target, n, kb<<10, g%3 == 0)
+			if err == nil && wantShared >= 0 && shared != wantShared {
+				err = fmt.Errorf("%s: %d shared body events, want %d", target, shared, wantShared)
 			}
-			for range 3 {
-				target := fmt.Sprintf("%s?n=%d&kb=%d", path, n, kb)
-				shared, err := getPattern(pl, target, n, kb<<10, g%3 == 0)
-				if err == nil && wantShared >= 0 && shared != wantShared {
-					err = fmt.Errorf("%s: %d shared body events, want %d", target, shared, wantShared)
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
+			if err != nil {
+				return err
 			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+		}
+		return nil
+	})
 	p := pl.slots[0]
 	if p.region == nil {
 		t.Fatal("the worker has no shared body region")
@@ -262,32 +253,23 @@ func TestRequestSlotsKeepTheRegionMappedWhileGoFillsThem(t *testing.T) {
 // every slot must come back.
 func TestRequestBodiesThroughTheSharedRegion(t *testing.T) {
 	pl := testPool(t, Serving{Processes: 1, Threads: 4})
-	var wg sync.WaitGroup
-	errs := make(chan error, 64)
-	for g := range 8 {
-		wg.Go(func() {
-			path := "/digest"
-			if g%2 == 1 {
-				path = "/adigest"
+	inParallel(t, 8, func(g int) error {
+		path := "/digest"
+		if g%2 == 1 {
+			path = "/adigest"
+		}
+		for i := range 3 {
+			size := 100_000 + g*70_000 + i*30_000
+			rest := 0
+			if (g+i)%3 == 0 {
+				rest = 150_000
 			}
-			for i := range 3 {
-				size := 100_000 + g*70_000 + i*30_000
-				rest := 0
-				if (g+i)%3 == 0 {
-					rest = 150_000
-				}
-				if err := postThroughSlot(pl, path, size, rest); err != nil {
-					errs <- err
-					return
-				}
+			if err := postThroughSlot(pl, path, size, rest); err != nil {
+				return err
 			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+		}
+		return nil
+	})
 	r := pl.slots[0].region
 	deadline := time.Now().Add(5 * time.Second)
 	for len(r.requests) != requestSlots {
@@ -339,5 +321,25 @@ func postThroughSlot(pl *Pool, path string, size, rest int) error {
 		default:
 			return fmt.Errorf("%s: event %v", path, ev.Kind)
 		}
+	}
+}
+
+// inParallel runs fn(0) to fn(n-1) at once and fails the test with every
+// error they return.
+func inParallel(t *testing.T, n int, fn func(g int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for g := range n {
+		wg.Go(func() {
+			if err := fn(g); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
