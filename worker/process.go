@@ -210,17 +210,20 @@ func (p *Process) onSharedBody(s *Stream, f protocol.Frame) {
 		return
 	}
 	if s == nil {
-		p.freeSlot(b.Slot)
+		p.freeShared(b)
 		return
 	}
-	s.push(Event{Kind: EventBody, Body: body, More: f.MoreBody(), shared: true, slot: b.Slot})
+	s.push(Event{Kind: EventBody, Body: body, More: f.MoreBody(), shared: true, region: b})
 }
 
-// freeSlot gives a shared body slot back to the worker.
-func (p *Process) freeSlot(slot uint32) {
-	p.region.give(slot)
-	_ = p.data.append(func(b []byte) ([]byte, error) {
-		return protocol.AppendSlots(b, protocol.TypeSlotsFree, slot), nil
+// freeShared gives the slots of a shared body chunk back to the worker.
+func (p *Process) freeShared(b protocol.SharedBody) {
+	slots := p.region.give(b)
+	if len(slots) == 0 {
+		return
+	}
+	_ = p.data.append(func(dst []byte) ([]byte, error) {
+		return protocol.AppendSlots(dst, protocol.TypeSlotsFree, slots...), nil
 	})
 }
 

@@ -12,8 +12,8 @@ import (
 
 // The shared body region: memory a worker process and Go both map, into
 // which the worker writes large response bodies. A body chunk then crosses
-// as an 8-byte frame naming its slot instead of a megabyte through the Unix
-// socket: the worker's view thread copies it once, without a system call
+// as an 8-byte frame naming its first slot (a chunk longer than a slot fills
+// consecutive slots) instead of a megabyte through the Unix socket: the worker's view thread copies it once, without a system call
 // that would block it and hand the GIL around, and Go writes it to the
 // client straight from the slot. Go gives each slot back (TypeSlotsFree)
 // once the client's socket has taken its bytes. When every slot is taken
@@ -62,36 +62,57 @@ func (r *bodyRegion) env() string {
 		":" + strconv.Itoa(requestSlots) + ":" + strconv.Itoa(requestSlotSize)
 }
 
-// take marks the slot a shared body frame names as in use and returns its
-// bytes. A slot out of range, too long a body or a slot already in use is a
-// worker bug: its bytes cannot be trusted.
+// run is the first slot and the number of consecutive slots a shared body
+// frame's chunk fills: a chunk longer than a slot continues in the slots
+// after its first, so the worker can hand over a megabyte in one frame and
+// Go write it to the client in one system call.
+func (r *bodyRegion) run(b protocol.SharedBody) (first, count int) {
+	count = (int(b.Length) + r.slotSize - 1) / r.slotSize
+	return int(b.Slot), max(count, 1)
+}
+
+// take marks the slots a shared body frame names as in use and returns
+// their bytes. Slots out of range or already in use are a worker bug: its
+// bytes cannot be trusted.
 func (r *bodyRegion) take(b protocol.SharedBody) ([]byte, error) {
 	if r == nil {
 		return nil, fmt.Errorf("shared body frame without a shared body region")
 	}
-	if b.Slot >= regionSlots || int(b.Length) > r.slotSize {
+	first, count := r.run(b)
+	if b.Slot >= regionSlots || count > regionSlots-first {
 		return nil, fmt.Errorf("shared body slot %d length %d outside the region", b.Slot, b.Length)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.used[b.Slot] {
-		return nil, fmt.Errorf("shared body slot %d reused before Go gave it back", b.Slot)
+	for slot := first; slot < first+count; slot++ {
+		if r.used[slot] {
+			return nil, fmt.Errorf("shared body slot %d reused before Go gave it back", slot)
+		}
 	}
-	r.used[b.Slot] = true
+	for slot := first; slot < first+count; slot++ {
+		r.used[slot] = true
+	}
 	r.inUse++
-	start := int(b.Slot) * r.slotSize
+	start := first * r.slotSize
 	return r.mem[start : start+int(b.Length) : start+int(b.Length)], nil
 }
 
-// give marks a slot free again.
-func (r *bodyRegion) give(slot uint32) {
+// give marks the slots of a chunk taken with take free again and returns
+// them, for the worker to be told.
+func (r *bodyRegion) give(b protocol.SharedBody) []uint32 {
+	first, count := r.run(b)
+	slots := make([]uint32, 0, count)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.used[slot] {
-		return
+	if !r.used[first] {
+		return nil
 	}
-	r.used[slot] = false
+	for slot := first; slot < first+count; slot++ {
+		r.used[slot] = false
+		slots = append(slots, uint32(slot))
+	}
 	r.inUseDoneLocked()
+	return slots
 }
 
 // takeRequest returns a free request slot and its memory, waiting up to

@@ -33,8 +33,8 @@ func TestBodyRegionRefusesWhatAWorkerBugWouldSend(t *testing.T) {
 	if _, err := r.take(protocol.SharedBody{Slot: regionSlots, Length: 1}); err == nil {
 		t.Error("a slot past the region was taken")
 	}
-	if _, err := r.take(protocol.SharedBody{Slot: 0, Length: regionSlotSize + 1}); err == nil {
-		t.Error("a body longer than its slot was taken")
+	if _, err := r.take(protocol.SharedBody{Slot: regionSlots - 1, Length: regionSlotSize + 1}); err == nil {
+		t.Error("a body running past the region's last slot was taken")
 	}
 	b, err := r.take(protocol.SharedBody{Slot: 5, Length: 100})
 	if err != nil || len(b) != 100 || cap(b) != 100 {
@@ -43,14 +43,44 @@ func TestBodyRegionRefusesWhatAWorkerBugWouldSend(t *testing.T) {
 	if _, err := r.take(protocol.SharedBody{Slot: 5, Length: 10}); err == nil {
 		t.Error("slot 5 was taken twice before Go gave it back")
 	}
-	r.give(5)
+	if _, err := r.take(protocol.SharedBody{Slot: 3, Length: 2*regionSlotSize + 1}); err == nil {
+		t.Error("a body running into slot 5, which is in use, was taken")
+	}
+	if got := r.give(protocol.SharedBody{Slot: 5, Length: 100}); len(got) != 1 || got[0] != 5 {
+		t.Errorf("giving slot 5 back freed slots %v", got)
+	}
 	if _, err := r.take(protocol.SharedBody{Slot: 5, Length: 10}); err != nil {
 		t.Errorf("slot 5 after give: %v", err)
 	}
-	r.give(5)
+	r.give(protocol.SharedBody{Slot: 5, Length: 10})
 	var none *bodyRegion
 	if _, err := none.take(protocol.SharedBody{}); err == nil {
 		t.Error("a shared body without a region was taken")
+	}
+}
+
+// A chunk longer than a slot fills the slots after its first: Go sees it
+// as one body and gives every slot of it back at once.
+func TestBodyRegionChunksSpanConsecutiveSlots(t *testing.T) {
+	r := testRegion(t)
+	defer r.close()
+	run := protocol.SharedBody{Slot: 2, Length: 3*regionSlotSize + 7} // slots 2 to 5
+	copy(r.mem[2*regionSlotSize:], "first")
+	b, err := r.take(run)
+	if err != nil || len(b) != int(run.Length) || string(b[:5]) != "first" {
+		t.Fatalf("take slots 2-5: len %d, %v", len(b), err)
+	}
+	for _, slot := range []uint32{1, 5, 6} {
+		_, err := r.take(protocol.SharedBody{Slot: slot, Length: 1})
+		if inRun := slot >= 2 && slot <= 5; (err != nil) != inRun {
+			t.Errorf("slot %d: taken while the run holds slots 2-5: %v", slot, err)
+		}
+	}
+	if got := r.give(run); fmt.Sprint(got) != "[2 3 4 5]" {
+		t.Errorf("giving the run back freed slots %v, want [2 3 4 5]", got)
+	}
+	if _, err := r.take(protocol.SharedBody{Slot: 5, Length: 1}); err != nil {
+		t.Errorf("slot 5 after the run came back: %v", err)
 	}
 }
 
@@ -63,7 +93,7 @@ func TestBodyRegionIsUnmappedOnceTheLastSlotIsBack(t *testing.T) {
 	if r.mem == nil {
 		t.Fatal("unmapped while slot 1 was still being written")
 	}
-	r.give(1)
+	r.give(protocol.SharedBody{Slot: 1, Length: 10})
 	if r.mem != nil {
 		t.Fatal("still mapped after the worker exited and the last slot came back")
 	}
@@ -79,7 +109,7 @@ func TestLargeBodiesThroughTheSharedRegion(t *testing.T) {
 		// A sync view waits for slots, so each of its chunks comes
 		// through the region (two slots each); the event loop never
 		// waits and sends through the socket when slots are short.
-		path, wantShared := "/pattern", 2*n
+		path, wantShared := "/pattern", n*kb<<10
 		if g%2 == 1 {
 			path, wantShared = "/apattern", -1
 		}
@@ -87,7 +117,7 @@ func TestLargeBodiesThroughTheSharedRegion(t *testing.T) {
 			target := fmt.Sprintf("%s?n=%d&kb=%d", path, n, kb)
 			shared, err := getPattern(pl, target, n, kb<<10, g%3 == 0)
 			if err == nil && wantShared >= 0 && shared != wantShared {
-				err = fmt.Errorf("%s: %d shared body events, want %d", target, shared, wantShared)
+				err = fmt.Errorf("%s: %d bytes came through the region, want %d", target, shared, wantShared)
 			}
 			if err != nil {
 				return err
@@ -115,7 +145,7 @@ func TestLargeBodiesThroughTheSharedRegion(t *testing.T) {
 }
 
 // getPattern reads a /pattern response, checks every byte and returns how
-// many body events came through the shared region. hold: keep each chunk
+// many of its bytes came through the shared region. hold: keep each chunk
 // until the next arrives, giving slots back out of order.
 func getPattern(pl *Pool, target string, n, size int, hold bool) (int, error) {
 	path, query, _ := bytes.Cut([]byte(target), []byte("?"))
@@ -146,7 +176,7 @@ func getPattern(pl *Pool, target string, n, size int, hold bool) (int, error) {
 		got = append(got, ev.Body...)
 		more = ev.More
 		if ev.shared {
-			shared++
+			shared += len(ev.Body)
 		}
 		held = append(held, ev)
 		if !hold || len(held) > 2 {

@@ -35,8 +35,8 @@ type Event struct {
 	More    bool
 	Payload []byte // the frame of AMQP events, undecoded
 
-	shared bool   // Body lies in a slot of the process's shared body region
-	slot   uint32 // which slot
+	shared bool                // Body lies in the process's shared body region
+	region protocol.SharedBody // where
 }
 
 var (
@@ -197,7 +197,7 @@ func (s *Stream) Release(e Event) {
 	switch {
 	case e.Kind != EventBody:
 	case e.shared:
-		s.proc.freeSlot(e.slot)
+		s.proc.freeShared(e.region)
 	default:
 		releaseBody(e.Body)
 	}

@@ -321,13 +321,19 @@ def region_lane(slots, threads=4, request_slots=0, async_app=None):
 
 
 def shared_chunks(frames, go_view):
-    """(slot, bytes, more) of each RESPONSE_SHARED frame, read as Go reads them."""
+    """(slot, bytes, more) of each RESPONSE_SHARED frame, read as Go reads
+    them: a chunk longer than a slot continues in the slots after it."""
     out = []
     for ftype, flags, _, payload in frames:
         assert ftype == protocol.RESPONSE_SHARED
         slot, n = int.from_bytes(payload[:4], "big"), int.from_bytes(payload[4:], "big")
         out.append((slot, go_view[slot * SLOT:slot * SLOT + n], bool(flags & protocol.MORE_BODY)))
     return out
+
+
+def covered(slot, chunk):
+    """The slots a chunk starting in slot fills, as Go gives them back."""
+    return range(slot, slot + max(1, -(-len(chunk) // SLOT)))
 
 
 def slots_free(*slots):
@@ -337,22 +343,34 @@ def slots_free(*slots):
 def test_large_chunks_cross_in_shared_slots(django_setup):
     with region_lane(8) as (g, go_view):
         g.send(request(1, b"/big", b"n=2&kb=100"))
-        start, *shared, end = g.frames(6)
+        start, *shared, end = g.frames(4)
         assert start[0] == protocol.RESPONSE_START and start[1] & protocol.MORE_BODY
         got = shared_chunks(shared, go_view)
-        # Each 100 KiB chunk fills one slot and part of another.
-        assert [len(b) for _, b, _ in got] == [65536, 36864, 65536, 36864]
-        assert all(more for _, _, more in got)
-        assert got[0][1] + got[1][1] == b"\0" * 102400
-        assert got[2][1] + got[3][1] == b"\1" * 102400
-        assert len({slot for slot, _, _ in got}) == 4
+        # Each 100 KiB chunk fills two consecutive slots, named by one frame.
+        assert [(slot, len(b), more) for slot, b, more in got] == [(0, 102400, True), (2, 102400, True)]
+        assert got[0][1] == b"\0" * 102400
+        assert got[1][1] == b"\1" * 102400
         assert (end[0], end[1], end[3]) == (protocol.RESPONSE_BODY, 0, b"")
+
+
+def test_a_chunk_splits_over_free_slots_that_are_not_consecutive(django_setup):
+    with region_lane(4) as (g, go_view):
+        g.send(request(1, b"/big", b"n=3&kb=100"))
+        _start, *first = g.frames(3)
+        assert [(slot, len(b)) for slot, b, _ in shared_chunks(first, go_view)] == [(0, 102400), (2, 102400)]
+        # Slots 0 and 3 come back: enough for chunk 2, but not side by side.
+        g.send(slots_free(0, 3))
+        *last, end = g.frames(3)
+        got = shared_chunks(last, go_view)
+        assert [(slot, len(b), more) for slot, b, more in got] == [(0, 65536, True), (3, 36864, True)]
+        assert got[0][1] + got[1][1] == b"\2" * 102400
+        assert (end[0], end[3]) == (protocol.RESPONSE_BODY, b"")
 
 
 def test_a_sync_view_waits_for_free_slots(django_setup):
     with region_lane(2) as (g, go_view):
         g.send(request(1, b"/big", b"n=2&kb=100"))
-        _start, *first = g.frames(3)
+        _start, *first = g.frames(2)
         first = shared_chunks(first, go_view)
         assert b"".join(b for _, b, _ in first) == b"\0" * 102400
         # Both slots hold chunk 0: the view waits for them, and does not
@@ -360,8 +378,8 @@ def test_a_sync_view_waits_for_free_slots(django_setup):
         g.sock.settimeout(0.3)
         with pytest.raises(socket.timeout):
             g.sock.recv(1)
-        g.send(slots_free(*(slot for slot, _, _ in first)))
-        *second, end = g.frames(3)
+        g.send(slots_free(*(s for slot, chunk, _ in first for s in covered(slot, chunk))))
+        *second, end = g.frames(2)
         assert b"".join(b for _, b, _ in shared_chunks(second, go_view)) == b"\1" * 102400
         assert (end[0], end[3]) == (protocol.RESPONSE_BODY, b"")
 
@@ -392,7 +410,7 @@ def test_mixed_waits_on_two_threads_all_finish(django_setup):
                 elif ftype == protocol.RESPONSE_SHARED:
                     (slot, chunk, _), = shared_chunks([(ftype, flags, sid, payload)], go_view)
                     big[sid] += chunk
-                    g.send(slots_free(slot))
+                    g.send(slots_free(*covered(slot, chunk)))
                 elif ftype == protocol.RESPONSE_BODY and not more:
                     done[sid] = big[sid]
                 elif ftype == protocol.RESPONSE_START and not more:

@@ -6,9 +6,12 @@ BODY_SHARED frame naming it; the lane's reader copies the chunk out as it
 reads the frame and gives the slot back (BODY_SLOTS_FREE).
 
 A large response body chunk is copied into free slots of the region and
-crosses the socket as small frames naming them (protocol.RESPONSE_SHARED),
+crosses the socket as a small frame naming them (protocol.RESPONSE_SHARED),
 instead of as a megabyte the view's thread must push through the socket,
-blocking and handing the GIL around while Go reads. Go writes the client
+blocking and handing the GIL around while Go reads. A chunk longer than a
+slot goes into consecutive free slots when there are enough, as one frame
+naming the first: Go then writes it to the client in one system call.
+Otherwise it is split over free slots, one frame each. Go writes the client
 straight from the slots and gives each back with a SLOTS_FREE frame once
 the client's socket has taken it. A sync view's thread waits for slots as
 it waits for credit (Lane.wait_locked); the event loop never
@@ -34,7 +37,9 @@ class BodyRegion:
         self.request_slots = request_slots
         self.request_slot_size = request_slot_size
         self.mu = threading.Lock()
-        self.free = list(range(slots))
+        self.free_map = bytearray(b"\x01") * slots  # 1: the slot is free
+        self.nfree = slots
+        self.runs = [b"\x01" * n for n in range(slots + 1)]  # what free_map.find looks for
         self.waiters = []  # _SlotWait of the view threads waiting for slots
 
     @classmethod
@@ -61,16 +66,30 @@ class BodyRegion:
     def put(self, sid, body, more):
         """Copy body into free slots and return the frames naming them, or
         None when too few slots are free."""
-        size = self.slot_size
-        count = self.slots_for(len(body))
+        n = len(body)
+        count = self.slots_for(n)
         with self.mu:
-            free = self.free
-            if len(free) < count:
+            if self.nfree < count:
                 return None
-            slots = free[-count:]
-            del free[-count:]
-        view = memoryview(body)
+            free_map = self.free_map
+            first = free_map.find(self.runs[count])
+            if first >= 0:
+                free_map[first:first + count] = bytes(count)
+                slots = None
+            else:
+                slots, i = [], -1
+                for _ in range(count):
+                    i = free_map.find(1, i + 1)
+                    free_map[i] = 0
+                    slots.append(i)
+            self.nfree -= count
         mem = self.mem
+        size = self.slot_size
+        if slots is None:
+            start = first * size
+            mem[start:start + n] = body
+            return protocol.response_shared(sid, first, n, more)
+        view = memoryview(body)
         frames = []
         last = count - 1
         for i, slot in enumerate(slots):
@@ -85,8 +104,11 @@ class BodyRegion:
         called with the lane's mutex held, which the waiters wait on."""
         slots = protocol.decode_slots(payload)
         with self.mu:
-            self.free.extend(slots)
-            free = len(self.free)
+            free_map = self.free_map
+            for slot in slots:
+                free_map[slot] = 1
+            self.nfree += len(slots)
+            free = self.nfree
         for w in self.waiters:
             if w.waiter is not None and w.count <= free:
                 w.waiter.notify()
@@ -96,7 +118,7 @@ class BodyRegion:
         w = _SlotWait(count)
         self.waiters.append(w)
         try:
-            lane.wait_locked(lambda: len(self.free) >= count, w)
+            lane.wait_locked(lambda: self.nfree >= count, w)
         finally:
             self.waiters.remove(w)
 
