@@ -16,7 +16,7 @@ import (
 )
 
 // testPool starts a pool on testdata/tsite with the real Python worker.
-func testPool(t *testing.T, sv Serving) *Pool {
+func testPool(t *testing.T, sv Serving, env ...string) *Pool {
 	t.Helper()
 	python := os.Getenv("HURRICANE_TEST_PYTHON")
 	if python == "" {
@@ -33,7 +33,7 @@ func testPool(t *testing.T, sv Serving) *Pool {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	pl, err := New(Config{Python: python, Settings: "tsite.settings", Dir: dir}, log)
+	pl, err := New(Config{Python: python, Settings: "tsite.settings", Dir: dir, Env: env}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -56,6 +57,40 @@ func TestBodyRegionRefusesWhatAWorkerBugWouldSend(t *testing.T) {
 	var none *bodyRegion
 	if _, err := none.take(protocol.SharedBody{}); err == nil {
 		t.Error("a shared body without a region was taken")
+	}
+}
+
+func TestWorkersCopyLargeChunksPastTheCache(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		env  []string
+		want []string
+	}{
+		{"unset", []string{"PATH=/bin"}, []string{"GLIBC_TUNABLES=" + nonTemporalThreshold, "HURRICANE_WORKER_GLIBC_TUNABLES="}},
+		{"other tunables", []string{"GLIBC_TUNABLES=a=1", "GLIBC_TUNABLES=glibc.malloc.tcache_count=5"},
+			[]string{"GLIBC_TUNABLES=glibc.malloc.tcache_count=5:" + nonTemporalThreshold, "HURRICANE_WORKER_GLIBC_TUNABLES=glibc.malloc.tcache_count=5"}},
+		{"set by the user", []string{"GLIBC_TUNABLES=glibc.cpu.x86_non_temporal_threshold=0x100000"}, nil},
+	} {
+		if got := tunablesEnv(c.env); fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+// The worker starts with the tunable, and gives processes it starts the
+// user's GLIBC_TUNABLES back.
+func TestWorkerTunablesStayInTheWorker(t *testing.T) {
+	const user = "glibc.malloc.tcache_count=5"
+	pl := testPool(t, Serving{Processes: 1, Threads: 1}, "GLIBC_TUNABLES="+user)
+	want := "GLIBC_TUNABLES=" + user + ":" + nonTemporalThreshold
+	if env := pl.slots[0].cmd.Environ(); !slices.Contains(env, want) {
+		t.Errorf("the worker was not started with %s", want)
+	}
+	if status, body := get(t, pl, "/environ?name=GLIBC_TUNABLES"); status != 200 || body != user {
+		t.Errorf("GLIBC_TUNABLES in the worker's environment: %d %q, want %q", status, body, user)
+	}
+	if _, body := get(t, pl, "/environ?name=HURRICANE_WORKER_GLIBC_TUNABLES"); body != "<unset>" {
+		t.Errorf("HURRICANE_WORKER_GLIBC_TUNABLES left in the worker's environment: %q", body)
 	}
 }
 

@@ -80,6 +80,7 @@ func (pl *Pool) spawn(slot int, mode string) (*Process, error) {
 			p.region = r
 			cmd.ExtraFiles = append(cmd.ExtraFiles, r.file)
 			cmd.Env = append(cmd.Env, r.env())
+			cmd.Env = append(cmd.Env, tunablesEnv(cmd.Env)...)
 		} else {
 			log.Debug("response bodies go through the socket only", "error", err)
 		}

@@ -34,7 +34,21 @@ class Worker:
         return self.async_app.call(self.async_app.lifespan(phase), timeout=30)
 
 
+def _restore_glibc_tunables():
+    """Go started this process with a glibc tunable of its own (see
+    worker/region.go): glibc has read it, so processes a view starts get the
+    user's GLIBC_TUNABLES back."""
+    user = os.environ.pop("HURRICANE_WORKER_GLIBC_TUNABLES", None)
+    if user is None:
+        return
+    if user:
+        os.environ["GLIBC_TUNABLES"] = user
+    else:
+        os.environ.pop("GLIBC_TUNABLES", None)
+
+
 def main():
+    _restore_glibc_tunables()
     cfg = Config.from_env()
     if cfg.log_fd >= 0:
         log.setup(cfg.log_fd, cfg.log_level)

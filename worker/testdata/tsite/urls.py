@@ -1,5 +1,6 @@
 import asyncio
 import hashlib
+import os
 import time
 
 from django.http import HttpResponse, StreamingHttpResponse
@@ -12,6 +13,11 @@ def hello(request):
 
 async def ahello(request):
     return HttpResponse("ahello")
+
+
+def environ(request):
+    """An environment variable of the worker, as processes it starts get it."""
+    return HttpResponse(os.environ.get(request.GET["name"], "<unset>"))
 
 
 def sleep(request):
@@ -70,6 +76,7 @@ async def adigest(request):
 
 urlpatterns = [
     path("hello", hello),
+    path("environ", environ),
     path("ahello", ahello),
     path("sleep", sleep),
     path("spin", spin),
