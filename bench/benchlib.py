@@ -13,10 +13,13 @@ Subcommands:
   cpu-per-request BEFORE AFTER WRK  print the CPU milliseconds per request between
                                     two cpu-ticks outputs, over the requests of
                                     wrk's output WRK (see cpu_per_request)
+  probe-latency PORT INTERVAL       until SIGTERM, GET /alive and /ready in turn on
+                                    127.0.0.1:PORT every INTERVAL seconds; then
+                                    print each probe (see probe_latency)
   meta OUT SERVERS [K=V|K:=JSON]... write the JSON a renderer reads: the given
                                     keys, the servers (TSV: name, version,
                                     command), the date, the machine, Python, load
-  render-run RESULTS META LIMITS RSS CPU
+  render-run RESULTS META LIMITS RSS CPU PROBES
                                     print the markdown of the bench/run section
   render-static RESULTS META        print the markdown of the bench/static section
   render-consume RESULTS META       print the markdown of the bench/consume section
@@ -27,6 +30,7 @@ socket_errors (the last four empty unless status is "ok").
 """
 import base64
 import datetime
+import http.client
 import json
 import os
 import platform
@@ -164,6 +168,91 @@ def rss_sample(pid, interval):
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     for (role, comm), (kb, count) in maxima.items():
         print(f"{role}\t{comm}\t{kb}\t{count}")
+
+
+# ---- probe latency
+
+PROBE_PATHS = ("/alive", "/ready")
+
+
+def probe_latency(port, interval):
+    """Probes the way the kubelet does, each on a new connection, until
+    SIGTERM; then prints TSV lines path, status (0: no answer within 5 s or
+    a broken one), milliseconds from connecting to the whole answer.
+    SIGUSR1 forgets the probes so far: the run starts probing before its
+    warm-up, as a kubelet probes from a pod's start, and keeps those of the
+    measurement."""
+    port, interval = int(port), float(interval)
+    samples = []
+    signal.signal(signal.SIGUSR1, lambda *_: samples.clear())
+    signal.signal(signal.SIGTERM, _raise_stop)
+    try:
+        for i in range(1 << 62):
+            path = PROBE_PATHS[i % len(PROBE_PATHS)]
+            start = time.perf_counter()
+            status = 0
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            try:
+                conn.request("GET", path)
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException):
+                pass
+            finally:
+                conn.close()
+            samples.append((path, status, (time.perf_counter() - start) * 1000))
+            time.sleep(interval)
+    except _Stop:
+        pass
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for path, status, ms in samples:
+        print(f"{path}\t{status}\t{ms:.3f}")
+
+
+def _read_probes(path):
+    """server -> list of (path, status, ms) over every repetition."""
+    probes = {}
+    for line in open(path):
+        _rep, server, probe, status, ms = line.rstrip("\n").split("\t")
+        probes.setdefault(server, []).append((probe, int(status), float(ms)))
+    return probes
+
+
+def _percentile(values, q):
+    """The nearest-rank q-quantile of values (not empty)."""
+    s = sorted(values)
+    return s[max(0, min(len(s) - 1, int(q * len(s) + 0.5) - 1))]
+
+
+def _probe_summary(samples, target_ms):
+    """(p50, p99, max, unanswered, answers, verdict) of a server's probes;
+    answers: "PATH STATUS ×N" for each path and status."""
+    ms = [m for _, _, m in samples]
+    unanswered = sum(1 for _, status, _ in samples if status == 0)
+    counts = {}
+    for probe, status, _ in samples:
+        if status:
+            counts[(probe, status)] = counts.get((probe, status), 0) + 1
+    answers = ", ".join(f"{probe} {status} ×{n:,}" for (probe, status), n in sorted(counts.items()))
+    p99 = _percentile(ms, 0.99)
+    return _percentile(ms, 0.5), p99, max(ms), unanswered, answers, _met(p99 < target_ms and unanswered == 0)
+
+
+def _probe_lines(o, probes, target_ms):
+    """The table of probe latencies while the hello row runs."""
+    o.append(f"Liveness and readiness while this row saturates the server: a client on the same machine sends "
+             f"GET {' and GET '.join(PROBE_PATHS)} in turn to the probe port, each on a new connection as the "
+             f"kubelet does, every 20 ms during each measurement (target: every probe answered, p99 under "
+             f"{target_ms:g} ms). Readiness answers 400 while the request queue holds --req-queue-len (10) "
+             f"requests or more, as 1.6.2's does: under this load, that is its right answer.\n")
+    o.append("| server | probes | answers | unanswered | p50 | p99 | max | verdict |")
+    o.append("|---|---:|---|---:|---:|---:|---:|---|")
+    for server, samples in probes.items():
+        p50, p99, top, unanswered, answers, verdict = _probe_summary(samples, target_ms)
+        o.append(f"| {server} | {len(samples):,} | {answers} | {unanswered} | {p50:.1f} ms | {p99:.1f} ms | "
+                 f"{top:.1f} ms | {verdict} |")
+    o.append("")
 
 
 # ---- CPU time per request
@@ -532,11 +621,12 @@ def _cpu_section(o, meta, cpu, rows):
     o.append("")
 
 
-def render_run(results_path, meta_path, limits_path, rss_path, cpu_path):
+def render_run(results_path, meta_path, limits_path, rss_path, cpu_path, probes_path):
     """The bench/run section. META: what `meta` writes plus title, command,
     wrk, warmup, reps, rows ({name, title, request, connections}), notes
     (sentences on the servers), limit (a sentence on the in-process limit),
-    rss_interval and targets ({rps, p99, limit, go_rss_mb})."""
+    rss_interval and targets ({rps, p99, limit, go_rss_mb, probe_p99_ms}).
+    PROBES: probe-latency lines prefixed with rep and server."""
     meta = json.load(open(meta_path))
     results, limits, rss = _read_results(results_path), _read_limits(limits_path), _read_rss(rss_path)
     names = [s["name"] for s in meta["servers"]]
@@ -556,9 +646,18 @@ def render_run(results_path, meta_path, limits_path, rss_path, cpu_path):
         o.append(f"- {note}")
     o.append(f"- In-process limit: {meta['limit']}")
     o.append("")
+    probes = _read_probes(probes_path)
     _summary(o, rows, targets)
+    if "hurricane" in probes:
+        samples = probes["hurricane"]
+        _, p99, _, unanswered, _, verdict = _probe_summary(samples, targets["probe_p99_ms"])
+        o.append(f"While the sync hello row saturates hurricane, its liveness and readiness probes answer with p99 "
+                 f"{p99:.1f} ms over {len(samples):,} probes, {unanswered} unanswered (target: every probe answered, "
+                 f"p99 under {targets['probe_p99_ms']:g} ms: {verdict}).\n")
     for r in rows:
         _row_section(o, r, meta["reps"], targets)
+        if r.spec["name"] == "hello" and probes:
+            _probe_lines(o, probes, targets["probe_p99_ms"])
     _rss_section(o, meta, rss, meta["rows"])
     _cpu_section(o, meta, _read_cpu(cpu_path), meta["rows"])
     o.append("### Raw numbers per repetition\n")
@@ -690,7 +789,8 @@ COMMANDS = {
     "rss-sample": (rss_sample, 2),
     "cpu-ticks": (cpu_ticks, 1),
     "cpu-per-request": (cpu_per_request, 3),
-    "render-run": (render_run, 5),
+    "probe-latency": (probe_latency, 2),
+    "render-run": (render_run, 6),
     "render-static": (render_static, 2),
     "render-consume": (render_consume, 2),
     "splice": (splice, 3),
