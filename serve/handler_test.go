@@ -3,6 +3,7 @@ package serve
 import (
 	"net"
 	"testing"
+	"time"
 )
 
 func TestUnescapePath(t *testing.T) {
@@ -54,5 +55,18 @@ func TestParseTrustedRejectsGarbage(t *testing.T) {
 	all, err := parseTrusted([]string{"*"})
 	if err != nil || !all.trusts(net.ParseIP("192.0.2.1")) {
 		t.Errorf("* must trust everyone: %v", err)
+	}
+}
+
+// A slow client taking a chunk of several spans gets a deadline per span,
+// not one for the whole chunk.
+func TestWriteDeadlineGrowsWithTheChunk(t *testing.T) {
+	for _, c := range []struct{ n, spans int }{{1, 1}, {writeIdleSpan, 1}, {writeIdleSpan + 1, 2}, {4 * writeIdleSpan, 4}} {
+		before := time.Now()
+		got := writeDeadline(c.n).Sub(before)
+		want := time.Duration(c.spans) * WriteIdleTimeout
+		if got < want || got > want+time.Second {
+			t.Errorf("writeDeadline(%d) is %s from now, want %s", c.n, got, want)
+		}
 	}
 }

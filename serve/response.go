@@ -143,7 +143,7 @@ func (b *responseBody) WriteTo(w io.Writer) (int64, error) {
 	var total int64
 	for {
 		if len(b.cur) > 0 {
-			_ = b.x.conn.SetWriteDeadline(time.Now().Add(WriteIdleTimeout))
+			_ = b.x.conn.SetWriteDeadline(writeDeadline(len(b.cur)))
 			n, err := w.Write(b.cur)
 			total += int64(n)
 			b.written += int64(n)
@@ -173,6 +173,14 @@ func (b *responseBody) WriteTo(w io.Writer) (int64, error) {
 }
 
 var _ fasthttp.BodyWriterTo = (*responseBody)(nil)
+
+// writeDeadline is the deadline for writing n bytes to a client: a chunk
+// from the shared region can be megabytes, written in one system call, and
+// a slow client still taking them must not be cut off.
+func writeDeadline(n int) time.Time {
+	spans := max(1, (n+writeIdleSpan-1)/writeIdleSpan)
+	return time.Now().Add(time.Duration(spans) * WriteIdleTimeout)
+}
 
 // release gives the chunk just written back (to the worker's shared body
 // region or the worker package's pool).

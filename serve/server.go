@@ -30,8 +30,11 @@ const (
 	// KeepAliveTimeout is longer than common load balancers' idle timeouts
 	// (AWS ALB and nginx 60 s), so the balancer closes idle connections first.
 	KeepAliveTimeout = 90 * time.Second
-	// WriteIdleTimeout bounds each write to a client that stopped reading.
+	// WriteIdleTimeout bounds each write to a client that stopped reading:
+	// a client must take writeIdleSpan bytes of a response per
+	// WriteIdleTimeout (a longer write gets a deadline for each span).
 	WriteIdleTimeout = 60 * time.Second
+	writeIdleSpan    = 256 << 10
 	// bodyChunk is the largest request body chunk sent to a worker at once:
 	// a 1 MiB upload then crosses in one round trip after the first chunk
 	// (docs/protocol.md, "Flow control and streaming").

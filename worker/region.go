@@ -13,10 +13,11 @@ import (
 
 // The shared body region: memory a worker process and Go both map, into
 // which the worker writes large response bodies. A body chunk then crosses
-// as an 8-byte frame naming its first slot (a chunk longer than a slot fills
-// consecutive slots) instead of a megabyte through the Unix socket: the worker's view thread copies it once, without a system call
-// that would block it and hand the GIL around, and Go writes it to the
-// client straight from the slot. Go gives each slot back (TypeSlotsFree)
+// as an 8-byte frame naming its first slot (a chunk longer than a slot
+// fills consecutive slots) instead of a megabyte through the Unix socket:
+// the worker's view thread copies it once, without a system call that
+// would block it and hand the GIL around, and Go writes it to the client
+// straight from the slots. Go gives a chunk's slots back (TypeSlotsFree)
 // once the client's socket has taken its bytes. When every slot is taken
 // the worker sends the body through the socket as before, so a slow client
 // never blocks a response on the region.
@@ -47,7 +48,7 @@ type bodyRegion struct {
 
 	mu     sync.Mutex
 	used   [regionSlots]bool
-	inUse  int  // response slots Go writes from and request slots Go fills
+	inUse  int  // response chunks Go writes from and request slots Go fills
 	closed bool // the worker is gone: unmap once the last slot is back
 
 	requests chan uint32        // free request slots
@@ -100,10 +101,11 @@ func tunablesEnv(env []string) []string {
 // run is the first slot and the number of consecutive slots a shared body
 // frame's chunk fills: a chunk longer than a slot continues in the slots
 // after its first, so the worker can hand over a megabyte in one frame and
-// Go write it to the client in one system call.
-func (r *bodyRegion) run(b protocol.SharedBody) (first, count int) {
-	count = (int(b.Length) + r.slotSize - 1) / r.slotSize
-	return int(b.Slot), max(count, 1)
+// Go write it to the client in one system call. Computed in 64 bits: a
+// length near 4 GiB must not wrap on a 32-bit platform.
+func (r *bodyRegion) run(b protocol.SharedBody) (first, count uint64) {
+	count = (uint64(b.Length) + uint64(r.slotSize) - 1) / uint64(r.slotSize)
+	return uint64(b.Slot), max(count, 1)
 }
 
 // take marks the slots a shared body frame names as in use and returns
@@ -114,7 +116,7 @@ func (r *bodyRegion) take(b protocol.SharedBody) ([]byte, error) {
 		return nil, fmt.Errorf("shared body frame without a shared body region")
 	}
 	first, count := r.run(b)
-	if b.Slot >= regionSlots || count > regionSlots-first {
+	if first >= regionSlots || count > regionSlots-first {
 		return nil, fmt.Errorf("shared body slot %d length %d outside the region", b.Slot, b.Length)
 	}
 	r.mu.Lock()
@@ -128,20 +130,26 @@ func (r *bodyRegion) take(b protocol.SharedBody) ([]byte, error) {
 		r.used[slot] = true
 	}
 	r.inUse++
-	start := first * r.slotSize
+	start := int(first) * r.slotSize
 	return r.mem[start : start+int(b.Length) : start+int(b.Length)], nil
 }
 
 // give marks the slots of a chunk taken with take free again and returns
-// them, for the worker to be told.
+// them, for the worker to be told; nil, changing nothing, unless every one
+// of them is in use (a chunk given back twice).
 func (r *bodyRegion) give(b protocol.SharedBody) []uint32 {
 	first, count := r.run(b)
-	slots := make([]uint32, 0, count)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if !r.used[first] {
+	if first >= regionSlots || count > regionSlots-first {
 		return nil
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for slot := first; slot < first+count; slot++ {
+		if !r.used[slot] {
+			return nil
+		}
+	}
+	slots := make([]uint32, 0, count)
 	for slot := first; slot < first+count; slot++ {
 		r.used[slot] = false
 		slots = append(slots, uint32(slot))

@@ -2,11 +2,14 @@ package worker
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,6 +57,14 @@ func TestBodyRegionRefusesWhatAWorkerBugWouldSend(t *testing.T) {
 		t.Errorf("slot 5 after give: %v", err)
 	}
 	r.give(protocol.SharedBody{Slot: 5, Length: 10})
+	last := protocol.SharedBody{Slot: regionSlots - 2, Length: 2 * regionSlotSize} // the region's last two slots, exactly
+	if b, err := r.take(last); err != nil || len(b) != 2*regionSlotSize {
+		t.Errorf("a chunk filling the last two slots: len %d, %v", len(b), err)
+	}
+	r.give(last)
+	if got := r.give(last); got != nil {
+		t.Errorf("a chunk given back twice freed slots %v again", got)
+	}
 	var none *bodyRegion
 	if _, err := none.take(protocol.SharedBody{}); err == nil {
 		t.Error("a shared body without a region was taken")
@@ -78,19 +89,32 @@ func TestWorkersCopyLargeChunksPastTheCache(t *testing.T) {
 }
 
 // The worker starts with the tunable, and gives processes it starts the
-// user's GLIBC_TUNABLES back.
+// user's GLIBC_TUNABLES back, or none when the user had none.
 func TestWorkerTunablesStayInTheWorker(t *testing.T) {
-	const user = "glibc.malloc.tcache_count=5"
-	pl := testPool(t, Serving{Processes: 1, Threads: 1}, "GLIBC_TUNABLES="+user)
-	want := "GLIBC_TUNABLES=" + user + ":" + nonTemporalThreshold
-	if env := pl.slots[0].cmd.Environ(); !slices.Contains(env, want) {
-		t.Errorf("the worker was not started with %s", want)
-	}
-	if status, body := get(t, pl, "/environ?name=GLIBC_TUNABLES"); status != 200 || body != user {
-		t.Errorf("GLIBC_TUNABLES in the worker's environment: %d %q, want %q", status, body, user)
-	}
-	if _, body := get(t, pl, "/environ?name=HURRICANE_WORKER_GLIBC_TUNABLES"); body != "<unset>" {
-		t.Errorf("HURRICANE_WORKER_GLIBC_TUNABLES left in the worker's environment: %q", body)
+	for _, user := range []string{"glibc.malloc.tcache_count=5", ""} {
+		t.Run("user "+cmp.Or(user, "none"), func(t *testing.T) {
+			t.Setenv("GLIBC_TUNABLES", "") // restored after the test
+			var env []string
+			if user == "" {
+				os.Unsetenv("GLIBC_TUNABLES")
+			} else {
+				env = []string{"GLIBC_TUNABLES=" + user}
+			}
+			pl := testPool(t, Serving{Processes: 1, Threads: 1}, env...)
+			want := "GLIBC_TUNABLES=" + nonTemporalThreshold
+			if user != "" {
+				want = "GLIBC_TUNABLES=" + user + ":" + nonTemporalThreshold
+			}
+			if started := pl.slots[0].cmd.Environ(); !slices.Contains(started, want) {
+				t.Errorf("the worker was not started with %s", want)
+			}
+			if status, body := get(t, pl, "/environ?name=GLIBC_TUNABLES"); status != 200 || body != cmp.Or(user, "<unset>") {
+				t.Errorf("GLIBC_TUNABLES in the worker's environment: %d %q, want %q", status, body, cmp.Or(user, "<unset>"))
+			}
+			if _, body := get(t, pl, "/environ?name=HURRICANE_WORKER_GLIBC_TUNABLES"); body != "<unset>" {
+				t.Errorf("HURRICANE_WORKER_GLIBC_TUNABLES left in the worker's environment: %q", body)
+			}
+		})
 	}
 }
 
@@ -140,6 +164,7 @@ func TestBodyRegionIsUnmappedOnceTheLastSlotIsBack(t *testing.T) {
 func TestLargeBodiesThroughTheSharedRegion(t *testing.T) {
 	pl := testPool(t, Serving{Processes: 1, Threads: 4})
 	const n, kb = 6, 300 // 300 KiB chunks take two slots each
+	var spanning atomic.Int64
 	inParallel(t, 8, func(g int) error {
 		// A sync view waits for slots, so each of its chunks comes
 		// through the region (two slots each); the event loop never
@@ -150,7 +175,8 @@ func TestLargeBodiesThroughTheSharedRegion(t *testing.T) {
 		}
 		for range 3 {
 			target := fmt.Sprintf("%s?n=%d&kb=%d", path, n, kb)
-			shared, err := getPattern(pl, target, n, kb<<10, g%3 == 0)
+			shared, spans, err := getPattern(pl, target, n, kb<<10, g%3 == 0)
+			spanning.Add(int64(spans))
 			if err == nil && wantShared >= 0 && shared != wantShared {
 				err = fmt.Errorf("%s: %d bytes came through the region, want %d", target, shared, wantShared)
 			}
@@ -173,45 +199,51 @@ func TestLargeBodiesThroughTheSharedRegion(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d shared body slots still in use after every response was written", inUse)
+			t.Fatalf("%d shared body chunks still in use after every response was written", inUse)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	if spanning.Load() == 0 {
+		t.Error("no chunk crossed as one frame over consecutive slots")
 	}
 }
 
 // getPattern reads a /pattern response, checks every byte and returns how
-// many of its bytes came through the shared region. hold: keep each chunk
-// until the next arrives, giving slots back out of order.
-func getPattern(pl *Pool, target string, n, size int, hold bool) (int, error) {
+// many of its bytes came through the shared region, and in how many events
+// longer than a slot. hold: keep each chunk until the next arrives, giving
+// slots back out of order.
+func getPattern(pl *Pool, target string, n, size int, hold bool) (shared, spanning int, err error) {
 	path, query, _ := bytes.Cut([]byte(target), []byte("?"))
 	st, err := pl.Open()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer st.Close()
 	req := &protocol.Request{HTTPVersion: protocol.HTTP11, Method: []byte("GET"), Path: path, RawPath: path, QueryString: query,
 		Headers: []protocol.Header{{Name: []byte("host"), Value: []byte("localhost")}}}
 	if err := st.Send(req, false); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	ev := st.Next()
 	if ev.Kind != EventStart || ev.Status != 200 {
-		return 0, fmt.Errorf("%s: event %v status %d", target, ev.Kind, ev.Status)
+		return 0, 0, fmt.Errorf("%s: event %v status %d", target, ev.Kind, ev.Status)
 	}
 	var got []byte
 	var held []Event
-	shared := 0
 	got = append(got, ev.Body...)
 	for more := ev.More; more; {
 		_ = st.Ack(len(ev.Body))
 		ev = st.Next()
 		if ev.Kind != EventBody {
-			return 0, fmt.Errorf("%s: event %v during the body", target, ev.Kind)
+			return 0, 0, fmt.Errorf("%s: event %v during the body", target, ev.Kind)
 		}
 		got = append(got, ev.Body...)
 		more = ev.More
 		if ev.shared {
 			shared += len(ev.Body)
+			if len(ev.Body) > regionSlotSize {
+				spanning++
+			}
 		}
 		held = append(held, ev)
 		if !hold || len(held) > 2 {
@@ -223,15 +255,15 @@ func getPattern(pl *Pool, target string, n, size int, hold bool) (int, error) {
 		st.Release(e)
 	}
 	if len(got) != n*size {
-		return 0, fmt.Errorf("%s: %d bytes, want %d", target, len(got), n*size)
+		return 0, 0, fmt.Errorf("%s: %d bytes, want %d", target, len(got), n*size)
 	}
 	for i := range n {
 		chunk := got[i*size : (i+1)*size]
 		if j := bytes.IndexFunc(chunk, func(r rune) bool { return r != rune(i%251) }); j >= 0 {
-			return 0, fmt.Errorf("%s: byte %d of chunk %d is %d, want %d", target, j, i, chunk[j], i%251)
+			return 0, 0, fmt.Errorf("%s: byte %d of chunk %d is %d, want %d", target, j, i, chunk[j], i%251)
 		}
 	}
-	return shared, nil
+	return shared, spanning, nil
 }
 
 func TestRequestSlotsGoAroundOnce(t *testing.T) {

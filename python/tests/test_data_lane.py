@@ -485,6 +485,20 @@ def test_a_request_slot_outside_the_region_is_a_protocol_error(django_setup):
             lane._dispatch(protocol.BODY_SHARED, 0, 1, (0).to_bytes(4, "big") + (REQUEST_SLOT + 1).to_bytes(4, "big"))
 
 
+def test_a_slot_given_back_twice_is_a_protocol_error(django_setup):
+    with region_lane(4) as (g, go_view):
+        g.send(request(1, b"/big", b"n=1&kb=100"))
+        _start, shared, _end = g.frames(3)
+        (slot, _, _), = shared_chunks([shared], go_view)
+        lane = g.lane
+        lane._dispatch(protocol.SLOTS_FREE, 0, 0, slots_free(slot, slot + 1)[protocol.HEADER.size:])
+        assert lane.region.nfree == 4
+        for slots in ((slot,), (4,)):  # free already; past the region
+            with pytest.raises(protocol.ProtocolError):
+                lane._dispatch(protocol.SLOTS_FREE, 0, 0, slots_free(*slots)[protocol.HEADER.size:])
+        assert lane.region.nfree == 4
+
+
 def _view_thread(view):
     """Run view(t) on a new thread, t its data._Thread; view calls
     t.started() as the lane does when a view starts."""

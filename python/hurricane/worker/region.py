@@ -60,8 +60,8 @@ class BodyRegion:
         return slot, self.mem[start:start + n]
 
     def slots_for(self, n):
-        """How many slots n bytes take."""
-        return -(-n // self.slot_size)
+        """How many slots n bytes take (an empty chunk one, as Go counts)."""
+        return max(1, -(-n // self.slot_size))
 
     def put(self, sid, body, more):
         """Copy body into free slots and return the frames naming them, or
@@ -106,8 +106,10 @@ class BodyRegion:
         with self.mu:
             free_map = self.free_map
             for slot in slots:
+                if slot >= len(free_map) or free_map[slot]:
+                    raise protocol.ProtocolError("slot %d given back but not in use" % slot)
                 free_map[slot] = 1
-            self.nfree += len(slots)
+                self.nfree += 1
             free = self.nfree
         for w in self.waiters:
             if w.waiter is not None and w.count <= free:
