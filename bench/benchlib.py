@@ -13,9 +13,9 @@ Subcommands:
   cpu-per-request BEFORE AFTER WRK  print the CPU milliseconds per request between
                                     two cpu-ticks outputs, over the requests of
                                     wrk's output WRK (see cpu_per_request)
-  probe-latency PORT INTERVAL       until SIGTERM, GET /alive and /ready in turn on
-                                    127.0.0.1:PORT every INTERVAL seconds; then
-                                    print each probe (see probe_latency)
+  probe-latency PORT INTERVAL_MS    until SIGTERM, GET /alive and /ready in turn on
+                                    127.0.0.1:PORT every INTERVAL_MS; then print
+                                    each probe (see probe_latency)
   meta OUT SERVERS [K=V|K:=JSON]... write the JSON a renderer reads: the given
                                     keys, the servers (TSV: name, version,
                                     command), the date, the machine, Python, load
@@ -32,6 +32,7 @@ import base64
 import datetime
 import http.client
 import json
+import math
 import os
 import platform
 import re
@@ -175,18 +176,19 @@ def rss_sample(pid, interval):
 PROBE_PATHS = ("/alive", "/ready")
 
 
-def probe_latency(port, interval):
+def probe_latency(port, interval_ms):
     """Probes the way the kubelet does, each on a new connection, until
     SIGTERM; then prints TSV lines path, status (0: no answer within 5 s or
     a broken one), milliseconds from connecting to the whole answer.
     SIGUSR1 forgets the probes so far: the run starts probing before its
     warm-up, as a kubelet probes from a pod's start, and keeps those of the
     measurement."""
-    port, interval = int(port), float(interval)
+    port, interval = int(port), float(interval_ms) / 1000
     samples = []
     signal.signal(signal.SIGUSR1, lambda *_: samples.clear())
     signal.signal(signal.SIGTERM, _raise_stop)
     try:
+        next_at = time.perf_counter()
         for i in range(1 << 62):
             path = PROBE_PATHS[i % len(PROBE_PATHS)]
             start = time.perf_counter()
@@ -202,7 +204,8 @@ def probe_latency(port, interval):
             finally:
                 conn.close()
             samples.append((path, status, (time.perf_counter() - start) * 1000))
-            time.sleep(interval)
+            next_at = max(next_at + interval, time.perf_counter())
+            time.sleep(max(0.0, next_at - time.perf_counter()))
     except _Stop:
         pass
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -211,18 +214,22 @@ def probe_latency(port, interval):
 
 
 def _read_probes(path):
-    """server -> list of (path, status, ms) over every repetition."""
+    """server -> list of (path, status, ms) over every repetition; a line
+    that is not one is skipped, not fatal (the run's results would go)."""
     probes = {}
     for line in open(path):
-        _rep, server, probe, status, ms = line.rstrip("\n").split("\t")
-        probes.setdefault(server, []).append((probe, int(status), float(ms)))
+        try:
+            _rep, server, probe, status, ms = line.rstrip("\n").split("\t")
+            probes.setdefault(server, []).append((probe, int(status), float(ms)))
+        except ValueError:
+            print(f"benchlib: skipping a malformed probe line: {line!r}", file=sys.stderr)
     return probes
 
 
 def _percentile(values, q):
     """The nearest-rank q-quantile of values (not empty)."""
     s = sorted(values)
-    return s[max(0, min(len(s) - 1, int(q * len(s) + 0.5) - 1))]
+    return s[max(0, min(len(s) - 1, math.ceil(q * len(s)) - 1))]
 
 
 def _probe_summary(samples, target_ms):
@@ -239,13 +246,15 @@ def _probe_summary(samples, target_ms):
     return _percentile(ms, 0.5), p99, max(ms), unanswered, answers, _met(p99 < target_ms and unanswered == 0)
 
 
-def _probe_lines(o, probes, target_ms):
+def _probe_lines(o, probes, target_ms, interval_ms):
     """The table of probe latencies while the hello row runs."""
     o.append(f"Liveness and readiness while this row saturates the server: a client on the same machine sends "
              f"GET {' and GET '.join(PROBE_PATHS)} in turn to the probe port, each on a new connection as the "
-             f"kubelet does, every 20 ms during each measurement (target: every probe answered, p99 under "
-             f"{target_ms:g} ms). Readiness answers 400 while the request queue holds --req-queue-len (10) "
-             f"requests or more, as 1.6.2's does: under this load, that is its right answer.\n")
+             f"kubelet does, every {interval_ms:g} ms from before the warm-up; the table has the probes of the "
+             f"measurements (target: every probe answered, p99 under {target_ms:g} ms). Readiness answers 400 while "
+             f"the request queue holds --req-queue-len (10) requests or more, as 1.6.2's does: under this load, that "
+             f"is its right answer. Only these servers have probes, so only they share the machine with the "
+             f"probing client during this row.\n")
     o.append("| server | probes | answers | unanswered | p50 | p99 | max | verdict |")
     o.append("|---|---:|---|---:|---:|---:|---:|---|")
     for server, samples in probes.items():
@@ -625,7 +634,8 @@ def render_run(results_path, meta_path, limits_path, rss_path, cpu_path, probes_
     """The bench/run section. META: what `meta` writes plus title, command,
     wrk, warmup, reps, rows ({name, title, request, connections}), notes
     (sentences on the servers), limit (a sentence on the in-process limit),
-    rss_interval and targets ({rps, p99, limit, go_rss_mb, probe_p99_ms}).
+    rss_interval, probe_interval_ms and targets ({rps, p99, limit,
+    go_rss_mb, probe_p99_ms}).
     PROBES: probe-latency lines prefixed with rep and server."""
     meta = json.load(open(meta_path))
     results, limits, rss = _read_results(results_path), _read_limits(limits_path), _read_rss(rss_path)
@@ -657,7 +667,7 @@ def render_run(results_path, meta_path, limits_path, rss_path, cpu_path, probes_
     for r in rows:
         _row_section(o, r, meta["reps"], targets)
         if r.spec["name"] == "hello" and probes:
-            _probe_lines(o, probes, targets["probe_p99_ms"])
+            _probe_lines(o, probes, targets["probe_p99_ms"], meta["probe_interval_ms"])
     _rss_section(o, meta, rss, meta["rows"])
     _cpu_section(o, meta, _read_cpu(cpu_path), meta["rows"])
     o.append("### Raw numbers per repetition\n")
