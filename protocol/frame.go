@@ -54,6 +54,11 @@ const FlagMoreBody Flags = 0x01
 // Django resolved the request to, for metric labels.
 const FlagRoute Flags = 0x02
 
+// FlagWithRequest on a BODY_SHARED frame: the chunk goes with the request
+// (Go read it before sending the request), not in answer to a BODY_READ,
+// so a BODY_READ the app sent meanwhile is still to be answered.
+const FlagWithRequest Flags = 0x04
+
 // Frame is one decoded frame. Payload aliases the reader's buffer until the
 // next call to Reader.Next.
 type Frame struct {

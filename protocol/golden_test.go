@@ -144,11 +144,13 @@ func goldenFrames(t *testing.T) map[string]struct {
 	add("http_body_last", AppendFrame(nil, TypeHTTPBody, 0, 8, []byte("world")), nil,
 		goldenCase{Type: TypeHTTPBody, Stream: 8, Body: strp("world")})
 	add("body_ack", AppendBodyAck(nil, 9, 65536), nil, goldenCase{Type: TypeBodyAck, Stream: 9, Ack: u32p(65536)})
-	add("response_shared", AppendShared(nil, TypeResponseShared, 9, true, SharedBody{Slot: 3, Length: 262144}), nil,
+	add("response_shared", AppendShared(nil, TypeResponseShared, 9, FlagMoreBody, SharedBody{Slot: 3, Length: 262144}), nil,
 		goldenCase{Type: TypeResponseShared, Flags: FlagMoreBody, Stream: 9, Shared: &goldenShared{Slot: 3, Length: 262144}})
 	add("slots_free", AppendSlots(nil, TypeSlotsFree, 3, 0, 15), nil, goldenCase{Type: TypeSlotsFree, Slots: []uint32{3, 0, 15}})
-	add("body_shared", AppendShared(nil, TypeBodyShared, 8, false, SharedBody{Slot: 2, Length: 983040}), nil,
+	add("body_shared", AppendShared(nil, TypeBodyShared, 8, 0, SharedBody{Slot: 2, Length: 983040}), nil,
 		goldenCase{Type: TypeBodyShared, Stream: 8, Shared: &goldenShared{Slot: 2, Length: 983040}})
+	add("body_shared_with_request", AppendShared(nil, TypeBodyShared, 8, FlagMoreBody|FlagWithRequest, SharedBody{Slot: 1, Length: 1048576}), nil,
+		goldenCase{Type: TypeBodyShared, Flags: FlagMoreBody | FlagWithRequest, Stream: 8, Shared: &goldenShared{Slot: 1, Length: 1048576}})
 	add("body_slots_free", AppendSlots(nil, TypeBodySlotsFree, 2, 1), nil, goldenCase{Type: TypeBodySlotsFree, Slots: []uint32{2, 1}})
 	add("disconnect", AppendFrame(nil, TypeHTTPDisconnect, 0, 8, nil), nil, goldenCase{Type: TypeHTTPDisconnect, Stream: 8})
 	b, err = AppendControlRequest(nil, 3, OpSettings, map[string]any{"names": []string{"HURRICANE_PORT"}})

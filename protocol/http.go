@@ -168,12 +168,10 @@ type SharedBody struct {
 }
 
 // AppendShared appends a body frame of type t (TypeResponseShared or
-// TypeBodyShared) whose bytes are in the shared body region.
-func AppendShared(dst []byte, t Type, stream uint32, more bool, b SharedBody) []byte {
-	var fl Flags
-	if more {
-		fl = FlagMoreBody
-	}
+// TypeBodyShared) whose bytes are in the shared body region; fl has
+// FlagMoreBody unless it is the last, and FlagWithRequest for a request's
+// first chunk.
+func AppendShared(dst []byte, t Type, stream uint32, fl Flags, b SharedBody) []byte {
 	dst = AppendHeader(dst, t, fl, stream, 8)
 	dst = binary.BigEndian.AppendUint32(dst, b.Slot)
 	return binary.BigEndian.AppendUint32(dst, b.Length)

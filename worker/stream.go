@@ -162,17 +162,22 @@ func (s *Stream) SendShared(r *protocol.Request, b BodySlot, n int, more bool) e
 	if b.region != s.proc.region {
 		return errors.New("request slot of another worker")
 	}
+	var fl protocol.Flags
+	if more {
+		fl = protocol.FlagMoreBody
+	}
 	return s.proc.data.append(func(dst []byte) ([]byte, error) {
 		if r != nil {
 			var err error
 			if dst, err = protocol.AppendRequest(dst, s.id, true, r); err != nil {
 				return nil, err
 			}
+			fl |= protocol.FlagWithRequest
 		}
 		// Marked sent before the sender can write it, so the worker cannot
 		// give the slot back first.
 		b.region.sendRequest(b.slot)
-		return protocol.AppendShared(dst, protocol.TypeBodyShared, s.id, more, protocol.SharedBody{Slot: b.slot, Length: uint32(n)}), nil
+		return protocol.AppendShared(dst, protocol.TypeBodyShared, s.id, fl, protocol.SharedBody{Slot: b.slot, Length: uint32(n)}), nil
 	})
 }
 

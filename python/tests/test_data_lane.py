@@ -432,9 +432,11 @@ def test_a_chunk_larger_than_the_region_takes_the_socket(django_setup):
         assert (end[0], end[3]) == (protocol.RESPONSE_BODY, b"")
 
 
-def body_shared(sid, slot, n, more):
-    """A BODY_SHARED frame, as Go sends one."""
-    return protocol.HEADER.pack(8, protocol.BODY_SHARED, protocol.MORE_BODY if more else 0, sid) + slot.to_bytes(4, "big") + n.to_bytes(4, "big")
+def body_shared(sid, slot, n, more, with_request=False):
+    """A BODY_SHARED frame, as Go sends one: with_request for the request's
+    first chunk, sent right after it."""
+    flags = (protocol.MORE_BODY if more else 0) | (protocol.WITH_REQUEST if with_request else 0)
+    return protocol.HEADER.pack(8, protocol.BODY_SHARED, flags, sid) + slot.to_bytes(4, "big") + n.to_bytes(4, "big")
 
 
 @pytest.mark.parametrize("split", [False, True], ids=["one slot", "two slots"])
@@ -451,7 +453,7 @@ def test_request_bodies_in_request_slots_reach_the_view_and_free_their_slots(dja
     start = 2 * SLOT  # the request slots follow the response slots
     with region_lane(2, request_slots=2, async_app=asgi.AsyncApp(1000)) as (g, go_view):
         go_view[start + REQUEST_SLOT:start + REQUEST_SLOT + len(head)] = head
-        g.send(request(1, path, headers=[(b"content-length", b"%d" % len(body))], more=True) + body_shared(1, 1, len(head), split))
+        g.send(request(1, path, headers=[(b"content-length", b"%d" % len(body))], more=True) + body_shared(1, 1, len(head), split, True))
 
         def collect(*types):
             got = {}
@@ -473,6 +475,36 @@ def test_request_bodies_in_request_slots_reach_the_view_and_free_their_slots(dja
         assert protocol.decode_slots(got[protocol.BODY_SLOTS_FREE]) == ((0,) if split else (1,))
         assert protocol.BODY_READ not in got
         payload, flags = got[protocol.RESPONSE_START]
+        assert protocol.decode_response_start(payload, flags)[2] == want
+
+
+@pytest.mark.parametrize("path", [b"/digest", b"/adigest"])
+def test_a_read_asked_before_the_first_shared_chunk_is_answered_once(django_setup, path):
+    """A view may ask for body before the request's first chunk, which Go
+    read into a request slot and sent right after the request, has reached
+    the lane. That chunk does not answer the view's BODY_READ: the view must
+    not ask again, or Go would send the next chunk twice."""
+    from hurricane.worker import asgi
+
+    body = os.urandom(200000)
+    head, rest = body[:150000], body[150000:]
+    want = b"%d|%s" % (len(body), hashlib.sha256(body).hexdigest().encode())
+    start = 2 * SLOT  # the request slots follow the response slots
+    with region_lane(2, request_slots=2, async_app=asgi.AsyncApp(1000)) as (g, go_view):
+        g.send(request(1, path, headers=[(b"content-length", b"%d" % len(body))], more=True))
+        (ftype, _, sid, _), = g.frames(1)
+        assert (ftype, sid) == (protocol.BODY_READ, 1)  # asked before any body came
+        go_view[start + REQUEST_SLOT:start + REQUEST_SLOT + len(head)] = head
+        g.send(body_shared(1, 1, len(head), True, True))
+        (ftype, _, _, payload), = g.frames(1)
+        assert (ftype, protocol.decode_slots(payload)) == (protocol.BODY_SLOTS_FREE, (1,))
+        g.sock.settimeout(0.3)
+        with pytest.raises(socket.timeout):
+            g.sock.recv(1)  # no second BODY_READ: the first is still open
+        g.sock.settimeout(None)
+        g.send(protocol.frame(protocol.HTTP_BODY, 1, rest, 0))
+        (ftype, flags, _, payload), = g.frames(1)
+        assert ftype == protocol.RESPONSE_START
         assert protocol.decode_response_start(payload, flags)[2] == want
 
 

@@ -73,10 +73,12 @@ def test_response_body_encodes_like_go():
 
 
 def test_shared_body_payloads_decode_like_go():
-    for name in ("body_shared", "response_shared"):
+    for name in ("body_shared", "body_shared_with_request", "response_shared"):
         data, want = load(name)
-        _, _, _, payload = only_frame(data)
+        _, flags, _, payload = only_frame(data)
         assert protocol.decode_shared(payload) == (want["shared"]["slot"], want["shared"]["length"])
+        assert flags == want.get("flags", 0)
+    assert load("body_shared_with_request")[1]["flags"] == protocol.MORE_BODY | protocol.WITH_REQUEST
 
 
 def test_body_slots_free_encodes_like_go():

@@ -154,7 +154,8 @@ class AsyncApp:
             if payload:
                 st.chunks.append(payload)
             st.more = bool(flags & protocol.MORE_BODY)
-            st.reading = False
+            if not flags & protocol.WITH_REQUEST:
+                st.reading = False  # it answers the BODY_READ
         elif ftype == protocol.PIECE:
             st.chunks.append(payload)  # the rest of the chunk follows
         elif ftype == protocol.BODY_ACK:

@@ -484,7 +484,7 @@ class DataLane(Lane):
             return
         with self.mu:
             if ftype == protocol.HTTP_BODY:
-                st.on_body(payload, bool(flags & protocol.MORE_BODY))
+                st.on_body(payload, bool(flags & protocol.MORE_BODY), not flags & protocol.WITH_REQUEST)
             elif ftype == protocol.PIECE:
                 st.on_piece(payload)
             elif ftype == protocol.BODY_ACK:

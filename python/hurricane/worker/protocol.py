@@ -38,6 +38,7 @@ PIECE = 0x100
 
 MORE_BODY = 0x01
 ROUTE = 0x02  # http.response.start carries the resolved URL pattern
+WITH_REQUEST = 0x04  # BODY_SHARED: the request's first chunk, not the answer to a BODY_READ
 
 OP_PING = 1
 OP_STATS = 2

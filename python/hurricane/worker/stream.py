@@ -40,11 +40,14 @@ class Stream:
 
     # Called on the reader thread, with the lane's mutex held.
 
-    def on_body(self, data, more):
+    def on_body(self, data, more, answer=True):
+        """A body chunk; answer: it answers this stream's BODY_READ (the
+        request's first chunk, sent with it, does not)."""
         if data:
             self.chunks.append(data)
         self.more = more
-        self.reading = False
+        if answer:
+            self.reading = False
         self._wake()
 
     def on_piece(self, data):
