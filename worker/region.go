@@ -102,10 +102,12 @@ func tunablesEnv(env []string) []string {
 // frame's chunk fills: a chunk longer than a slot continues in the slots
 // after its first, so the worker can hand over a megabyte in one frame and
 // Go write it to the client in one system call. Computed in 64 bits: a
-// length near 4 GiB must not wrap on a 32-bit platform.
-func (r *bodyRegion) run(b protocol.SharedBody) (first, count uint64) {
-	count = (uint64(b.Length) + uint64(r.slotSize) - 1) / uint64(r.slotSize)
-	return uint64(b.Slot), max(count, 1)
+// length near 4 GiB must not wrap on a 32-bit platform. ok: the run lies
+// within the region's response slots.
+func (r *bodyRegion) run(b protocol.SharedBody) (first, count uint64, ok bool) {
+	first = uint64(b.Slot)
+	count = max(1, (uint64(b.Length)+uint64(r.slotSize)-1)/uint64(r.slotSize))
+	return first, count, first < regionSlots && count <= regionSlots-first
 }
 
 // take marks the slots a shared body frame names as in use and returns
@@ -115,8 +117,8 @@ func (r *bodyRegion) take(b protocol.SharedBody) ([]byte, error) {
 	if r == nil {
 		return nil, fmt.Errorf("shared body frame without a shared body region")
 	}
-	first, count := r.run(b)
-	if first >= regionSlots || count > regionSlots-first {
+	first, count, ok := r.run(b)
+	if !ok {
 		return nil, fmt.Errorf("shared body slot %d length %d outside the region", b.Slot, b.Length)
 	}
 	r.mu.Lock()
@@ -138,8 +140,8 @@ func (r *bodyRegion) take(b protocol.SharedBody) ([]byte, error) {
 // them, for the worker to be told; nil, changing nothing, unless every one
 // of them is in use (a chunk given back twice).
 func (r *bodyRegion) give(b protocol.SharedBody) []uint32 {
-	first, count := r.run(b)
-	if first >= regionSlots || count > regionSlots-first {
+	first, count, ok := r.run(b)
+	if !ok {
 		return nil
 	}
 	r.mu.Lock()
